@@ -1,0 +1,1 @@
+"""graphcl: contrastive learning on graphs."""

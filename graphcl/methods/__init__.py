@@ -1,0 +1,6 @@
+"""Self-supervised graph methods and their registry (``graphcl train NAME``)."""
+from .base import METHODS, Method, get_method, register_method
+from .config import COMMON_DEFAULTS, resolve_config
+from .grace import GRACE
+
+__all__ = ["Method", "METHODS", "get_method", "register_method", "resolve_config", "COMMON_DEFAULTS", "GRACE"]

@@ -1,0 +1,71 @@
+"""GRACE: two augmented views, a shared GCN encoder, a projection head and the two-view InfoNCE loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from ..augment import EdgeRemoving, FeatureMasking
+from ..losses import InfoNCELoss
+from ..nn import GCNEncoder, ProjectionHead
+from .base import Method, load_preset_file, register_method
+
+_DEFAULTS, _PRESETS = load_preset_file("grace")
+
+
+@register_method
+class GRACE(Method):
+    r"""GRACE from `"Deep Graph Contrastive Representation Learning" <https://arxiv.org/abs/2006.04131>`_
+    (Zhu et al., 2020).
+
+    Two views :math:`G_1, G_2` are drawn by edge removing (:math:`p_{e,1}, p_{e,2}`) and feature masking
+    (:math:`p_{f,1}, p_{f,2}`); a shared 2-layer GCN :math:`f` and a projection head :math:`g` (2-layer MLP, ELU)
+    give :math:`u_i = g(f(G_1))_i`, :math:`v_i = g(f(G_2))_i`, and the loss is
+
+    .. math::
+        \mathcal{L} = \frac{1}{2N}\sum_i \big(\ell(u_i, v_i) + \ell(v_i, u_i)\big),\quad
+        \ell(u_i, v_i) = -\log \frac{e^{s(u_i,v_i)/\tau}}{e^{s(u_i,v_i)/\tau} + \sum_{k\ne i} e^{s(u_i,v_k)/\tau}
+        + \sum_{k\ne i} e^{s(u_i,u_k)/\tau}}
+
+    with :math:`s` the cosine similarity. Embeddings for evaluation are :math:`f(G)` on the clean graph.
+    Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``.
+    """
+
+    name = "grace"
+    defaults = _DEFAULTS
+    presets = _PRESETS
+
+    def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
+        super().__init__(data, config, device)
+        c = self.config
+        self.views = [
+            (EdgeRemoving(c[f"drop_edge_rate_{k}"], undirected=c["undirected_drop"], generator=self.generator),
+             FeatureMasking(c[f"drop_feature_rate_{k}"], generator=self.generator))
+            for k in (1, 2)
+        ]
+        self.loss = InfoNCELoss(temperature=c["tau"], batch_size=c["loss_batch_size"])
+
+    def build_model(self) -> nn.Module:
+        c = self.config
+        encoder = GCNEncoder(self.data.num_features, 2 * c["num_hidden"], c["num_hidden"],
+                             num_layers=c["num_layers"], activation=c["activation"])
+        projector = ProjectionHead(c["num_hidden"], c["num_proj_hidden"], c["num_hidden"])
+        return nn.ModuleDict({"encoder": encoder, "projector": projector})
+
+    def view(self, k: int) -> Data:
+        """The k-th augmented view (0 or 1) of the training graph."""
+        drop_edges, mask_features = self.views[k]
+        return mask_features(drop_edges(self.data))
+
+    def project(self, view: Data) -> Tensor:
+        return self.model["projector"](self.model["encoder"](view.x, view.edge_index))
+
+    def training_step(self, epoch: int) -> Tensor:
+        return self.loss(self.project(self.view(0)), self.project(self.view(1)))
+
+    @torch.no_grad()
+    def embed(self) -> Tensor:
+        self.model.eval()
+        return self.model["encoder"](self.data.x, self.data.edge_index)

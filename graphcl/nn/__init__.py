@@ -1,0 +1,23 @@
+"""Building blocks: the one message-passing layer, encoders built on it, heads."""
+from .activation import ACTIVATIONS, get_activation
+from .backbone_conv import MODES, BackboneConv
+from .encoders import BackboneEncoder, GATEncoder, GCNEncoder, GINEncoder
+from .projection_head import ProjectionHead
+from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEncoder,
+                                map_recbole_state_dict)
+
+__all__ = [
+    "ACTIVATIONS",
+    "MODES",
+    "RECBOLE_KEY_MAP",
+    "BackboneConv",
+    "BackboneEncoder",
+    "GATEncoder",
+    "GCNEncoder",
+    "GINEncoder",
+    "ProjectionHead",
+    "TransformerBlock",
+    "TransformerEncoder",
+    "get_activation",
+    "map_recbole_state_dict",
+]

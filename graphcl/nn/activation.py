@@ -1,0 +1,60 @@
+"""Activation lookup by name, shared by every encoder and head in :mod:`graphcl.nn`."""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "get_activation"]
+
+#: name -> factory returning a fresh module (so learnable activations such as PReLU are
+#: never shared between layers).
+_FACTORIES: Dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "prelu": nn.PReLU,
+    "rrelu": nn.RReLU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "celu": nn.CELU,
+    "gelu": nn.GELU,  # exact (erf) GELU, as RecBole's FeedForward.gelu
+    "leaky_relu": nn.LeakyReLU,
+    "silu": nn.SiLU,
+    "swish": nn.SiLU,  # RecBole's name for x * sigmoid(x)
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "softplus": nn.Softplus,
+    "identity": nn.Identity,
+    "none": nn.Identity,
+}
+
+#: Valid activation names, sorted.
+ACTIVATIONS = tuple(sorted(_FACTORIES))
+
+
+def get_activation(name: str) -> nn.Module:
+    r"""Return a new activation module for ``name`` (case-insensitive).
+
+    Every call builds a fresh module, so ``"prelu"`` gives one learnable
+    :class:`torch.nn.PReLU` per call (per layer) and ``"rrelu"`` a
+    :class:`torch.nn.RReLU` (random slope in training, mean slope in eval).
+
+    Args:
+        name (str): one of :data:`ACTIVATIONS`.
+
+    Raises:
+        TypeError: if ``name`` is not a string.
+        ValueError: if ``name`` is unknown; the message lists the valid names.
+
+    Example:
+        >>> get_activation("prelu")
+        PReLU(num_parameters=1)
+    """
+    if isinstance(name, nn.Module):
+        raise TypeError(f"Expected 'activation' to be a string, one of {ACTIVATIONS} "
+                        f"(got module {name!r}); pass the name so each layer gets its own copy")
+    if not isinstance(name, str):
+        raise TypeError(f"Expected 'activation' to be a string (got {type(name).__name__})")
+    key = name.lower()
+    if key not in _FACTORIES:
+        raise ValueError(f"Expected 'activation' to be one of {ACTIVATIONS} (got {name!r})")
+    return _FACTORIES[key]()

@@ -1,0 +1,584 @@
+r"""The one message-passing layer of the project, :class:`BackboneConv`.
+
+Every encoder (GCN/GAT/GIN node encoders, molecule encoders, the sequential recommenders'
+self-attention encoder) is a stack of this layer. All modes share one skeleton::
+
+    structure  -> self-loops / GCN normalisation (cached on request)
+    transform  -> node-wise projections (per edge type when ``num_edge_types`` is set)
+    message    -> coef_e * value_{src(e)}   (coef: GCN norm, edge weight or attention)
+    aggregate  -> graphcl.kernels.aggregate(messages, dst, N, reduce="sum")
+    update     -> bias / GIN MLP / head concat-mean / output projection
+
+and the ``"attention"`` mode also has a dense path for padded batched sequences that
+uses :func:`torch.nn.functional.scaled_dot_product_attention` with the same parameters.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn import Parameter
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import softmax
+
+from graphcl.kernels import aggregate
+
+__all__ = ["MODES", "BackboneConv"]
+
+#: Valid values of ``BackboneConv(mode=...)``.
+MODES = ("gcn", "gin", "gat", "attention")
+_ATTENTION_MODES = ("gat", "attention")
+
+
+class _TypedLinear(nn.Module):
+    r"""A linear map, or one linear map per relation when ``num_types`` is set.
+
+    Untyped: ``weight`` has shape ``[out, in]`` (same layout as :class:`torch.nn.Linear`,
+    so state dicts copy over) and ``forward`` returns ``[N, out]``. Typed: ``weight`` has
+    shape ``[T, out, in]`` and ``forward`` returns ``[N, T, out]`` (``x W_t^T`` for all t).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_types: Optional[int] = None,
+                 bias: bool = True):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_types = num_types
+        lead = () if num_types is None else (num_types,)
+        self.weight = Parameter(torch.empty(*lead, out_channels, in_channels))
+        if bias:
+            self.bias = Parameter(torch.empty(*lead, out_channels))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        w = self.weight if self.num_types is not None else self.weight.unsqueeze(0)
+        for t in range(w.shape[0]):  # init loop over relations only (not a hot path)
+            nn.init.xavier_uniform_(w[t])
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.num_types is None:
+            return F.linear(x, self.weight, self.bias)
+        out = torch.einsum("ni,toi->nto", x, self.weight)
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        types = "" if self.num_types is None else f", num_types={self.num_types}"
+        return f"{self.in_channels}, {self.out_channels}{types}, bias={self.bias is not None}"
+
+
+def _self_loops(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor],
+                edge_type: Optional[Tensor], edge_attr: Optional[Tensor], *, replace: bool,
+                fill_weight: float, loop_type: int, dtype: torch.dtype = torch.float32
+                ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
+    """Add self-loops, keeping edge weights, types and attributes aligned.
+
+    ``replace=True`` (GAT): drop existing loops, add one loop per node (weight 1).
+    ``replace=False`` (GCN, PyG's ``add_remaining_self_loops``): keep existing loops and add
+    one (weight ``fill_weight``) to every node without one. Added loops get relation
+    ``loop_type`` and, for ``edge_attr``, the mean attribute of the node's incoming non-loop
+    edges (PyG's ``fill_value="mean"``).
+    """
+    src, dst = edge_index[0], edge_index[1]
+    is_loop = src == dst
+    dev = edge_index.device
+    if replace:
+        keep = ~is_loop
+        nodes = torch.arange(num_nodes, device=dev)
+        kept = edge_index[:, keep]
+    else:
+        keep = None
+        has_loop = torch.zeros(num_nodes, dtype=torch.bool, device=dev)
+        has_loop[src[is_loop]] = True
+        nodes = (~has_loop).nonzero().view(-1)
+        kept = edge_index
+    n_new = nodes.numel()
+    out_index = torch.cat([kept, nodes.unsqueeze(0).expand(2, -1)], dim=1)
+
+    def _take(t: Tensor) -> Tensor:
+        return t if keep is None else t[keep]
+
+    if edge_weight is not None or fill_weight != 1.0:
+        base = _take(edge_weight) if edge_weight is not None else torch.ones(
+            kept.shape[1], dtype=dtype, device=dev)
+        edge_weight = torch.cat([base, base.new_full((n_new,), fill_weight)])
+    if edge_type is not None:
+        edge_type = torch.cat([_take(edge_type), edge_type.new_full((n_new,), loop_type)])
+    if edge_attr is not None:
+        attr = _take(edge_attr)
+        non_loop = kept[0] != kept[1]
+        mean = aggregate(attr[non_loop], kept[1][non_loop], num_nodes, reduce="mean")
+        edge_attr = torch.cat([attr, mean[nodes]], dim=0)
+    return out_index, edge_weight, edge_type, edge_attr
+
+
+class BackboneConv(nn.Module):
+    r"""The shared message-passing layer: GCN, GIN, GAT and transformer attention in one.
+
+    Node-wise, with :math:`\mathcal{N}(i)` the sources of edges into :math:`i`, :math:`w_{ji}`
+    the optional edge weight and :math:`\tau(j,i)` the optional edge type:
+
+    * ``"gcn"`` (`Kipf & Welling, 2017 <https://arxiv.org/abs/1609.02907>`_), with
+      self-loops and :math:`\hat d_i = 1 + \sum_j w_{ji}`:
+
+      .. math::
+          \mathbf{x}'_i = \sum_{j \in \mathcal{N}(i) \cup \{i\}}
+          \frac{w_{ji}}{\sqrt{\hat d_j \hat d_i}} \mathbf{W}_{\tau(j,i)} \mathbf{x}_j + \mathbf{b}
+
+    * ``"gin"`` (`Xu et al., 2019 <https://arxiv.org/abs/1810.00826>`_):
+
+      .. math::
+          \mathbf{x}'_i = h_{\Theta}\Big((1 + \epsilon)\mathbf{x}_i +
+          \sum_{j \in \mathcal{N}(i)} w_{ji} \mathbf{W}_{\tau(j,i)} \mathbf{x}_j\Big)
+
+      (:math:`\mathbf{W}_\tau` only with typed edges, else the identity).
+
+    * ``"gat"`` (`Veličković et al., 2018 <https://arxiv.org/abs/1710.10903>`_), per head
+      :math:`h`, LeakyReLU slope ``negative_slope``:
+
+      .. math::
+          \alpha_{ji} = \operatorname{softmax}_{j}\big(\mathrm{LeakyReLU}(
+          \mathbf{a}_s^\top \mathbf{W}_\tau \mathbf{x}_j + \mathbf{a}_d^\top \mathbf{W}_\tau
+          \mathbf{x}_i + \mathbf{a}_e^\top \mathbf{W}_e \mathbf{e}_{ji})\big),\quad
+          \mathbf{x}'_i = \big\Vert_h \text{ or } \operatorname{mean}_h
+          \sum_j w_{ji}\,\alpha_{ji}\mathbf{W}_\tau \mathbf{x}_j + \mathbf{b}
+
+    * ``"attention"`` (scaled dot-product, `Vaswani et al., 2017
+      <https://arxiv.org/abs/1706.03762>`_; graph form of `Shi et al., 2021
+      <https://arxiv.org/abs/2009.03509>`_), head size :math:`C = d_{out}/H`:
+
+      .. math::
+          \alpha_{ji} = \operatorname{softmax}_j\Big(\frac{(\mathbf{W}^Q\mathbf{x}_i)^\top
+          (\mathbf{W}^K_\tau\mathbf{x}_j + \mathbf{W}_e\mathbf{e}_{ji})}{\sqrt{C}}\Big),\quad
+          \mathbf{x}'_i = \mathbf{W}^O \big\Vert_h \sum_j w_{ji}\,\alpha_{ji}
+          (\mathbf{W}^V_\tau\mathbf{x}_j + \mathbf{W}_e\mathbf{e}_{ji})
+
+      (all four projections with bias). The dense path, ``x`` of shape :math:`(B, L, d)`
+      with ``attn_mask`` / ``key_padding_mask`` / ``causal``, computes the same function on
+      the complete (masked) graph of each sequence with
+      :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Softmaxes run over the incoming edges of each destination; with typed edges, separately
+    within each (destination, type) group. All aggregations go through
+    :func:`graphcl.kernels.aggregate`. With typed edges, added self-loops get the extra
+    relation index ``num_edge_types`` (RGCN's root weight), so typed ``"gcn"``/``"gat"``
+    layers with self-loops hold ``num_edge_types + 1`` weight slices.
+
+    Args:
+        in_channels (int): input width.
+        out_channels (int): output width; for ``"gat"`` the width *per head*.
+        mode (str, optional): one of :data:`MODES`. (default: :obj:`"gcn"`)
+        heads (int, optional): attention heads (``"gat"``, ``"attention"``). (default: :obj:`1`)
+        concat (bool, optional): ``"gat"``: concatenate heads (else average). (default: :obj:`True`)
+        dropout (float, optional): dropout on attention coefficients. (default: :obj:`0.0`)
+        bias (bool, optional): learn additive biases. (default: :obj:`True`)
+        num_edge_types (int, optional): number of edge types; then ``edge_type`` is required.
+            (default: :obj:`None`)
+        edge_dim (int, optional): edge-attribute width (``"gat"``, ``"attention"``).
+            (default: :obj:`None`)
+        add_self_loops (bool, optional): add self-loops; default :obj:`True` for ``"gcn"`` and
+            ``"gat"``, :obj:`False` otherwise. (default: :obj:`None`)
+        normalize (bool, optional): ``"gcn"``: symmetric normalisation. (default: :obj:`True`)
+        improved (bool, optional): ``"gcn"``: self-loop weight 2. (default: :obj:`False`)
+        cached (bool, optional): ``"gcn"``: cache the normalised structure of the first call
+            (transductive use only). (default: :obj:`False`)
+        eps (float, optional): ``"gin"``: initial :math:`\epsilon`. (default: :obj:`0.0`)
+        train_eps (bool, optional): ``"gin"``: learn :math:`\epsilon`. (default: :obj:`False`)
+        gin_nn (nn.Module, optional): ``"gin"``: :math:`h_\Theta`; default
+            ``Linear(in, out) -> ReLU -> Linear(out, out)``. (default: :obj:`None`)
+        negative_slope (float, optional): ``"gat"``: LeakyReLU slope. (default: :obj:`0.2`)
+
+    Shapes:
+        - **input (sparse):** ``x`` :math:`(N, F_{in})`, ``edge_index`` :math:`(2, E)`,
+          ``edge_weight`` :math:`(E,)`, ``edge_type`` :math:`(E,)`, ``edge_attr``
+          :math:`(E, D)`
+        - **input (dense, attention):** ``x`` :math:`(B, L, F_{in})`, ``attn_mask``
+          broadcastable to :math:`(B, H, L, L)` (bool, True = may attend, or additive
+          float), ``key_padding_mask`` :math:`(B, L)` (bool, True = real token)
+        - **output:** :math:`(N, F_{out})` (``H * out`` for ``"gat"`` with concat) or
+          :math:`(B, L, F_{out})`
+
+    Example:
+        >>> conv = BackboneConv(8, 16, mode="gat", heads=2)
+        >>> x, edge_index = torch.randn(4, 8), torch.tensor([[0, 1, 2], [1, 2, 3]])
+        >>> conv(x, edge_index).shape
+        torch.Size([4, 32])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, mode: str = "gcn", *,
+                 heads: int = 1, concat: bool = True, dropout: float = 0.0, bias: bool = True,
+                 num_edge_types: Optional[int] = None, edge_dim: Optional[int] = None,
+                 add_self_loops: Optional[bool] = None, normalize: bool = True,
+                 improved: bool = False, cached: bool = False, eps: float = 0.0,
+                 train_eps: bool = False, gin_nn: Optional[nn.Module] = None,
+                 negative_slope: float = 0.2):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"Expected 'mode' to be one of {MODES} (got {mode!r})")
+        if int(heads) != heads or heads < 1:
+            raise ValueError(f"Expected 'heads' to be a positive integer (got {heads!r})")
+        if mode in ("gcn", "gin") and heads != 1:
+            raise ValueError(f"Expected 'heads' = 1 for mode={mode!r} (got {heads}); heads are "
+                             f"used by the attention modes {_ATTENTION_MODES}")
+        if mode == "attention" and out_channels % heads != 0:
+            raise ValueError(f"Expected 'out_channels' ({out_channels}) to be divisible by "
+                             f"'heads' ({heads}) in mode='attention'")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Expected 'dropout' in [0, 1) (got {dropout!r})")
+        if num_edge_types is not None and (int(num_edge_types) != num_edge_types
+                                           or num_edge_types < 1):
+            raise ValueError(f"Expected 'num_edge_types' to be a positive integer or None "
+                             f"(got {num_edge_types!r})")
+        if edge_dim is not None and mode not in _ATTENTION_MODES:
+            raise ValueError(f"'edge_dim' is only supported by the attention modes "
+                             f"{_ATTENTION_MODES} (got mode={mode!r})")
+        if gin_nn is not None and mode != "gin":
+            raise ValueError(f"'gin_nn' is only used by mode='gin' (got mode={mode!r})")
+
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.mode = mode
+        self.heads = int(heads)
+        self.concat = concat
+        self.dropout = float(dropout)
+        self.num_edge_types = num_edge_types
+        self.edge_dim = edge_dim
+        self.add_self_loops = (mode in ("gcn", "gat")) if add_self_loops is None \
+            else bool(add_self_loops)
+        self.normalize = normalize
+        self.improved = improved
+        self.cached = cached
+        self.negative_slope = negative_slope
+        self.initial_eps = eps
+        self._cache: Optional[Tuple[Tensor, Optional[Tensor], Optional[Tensor]]] = None
+
+        # relation slices: the edge types, plus one for added self-loops
+        if num_edge_types is None:
+            self.num_relations: Optional[int] = None
+        else:
+            self.num_relations = int(num_edge_types) + int(self.add_self_loops)
+        R = self.num_relations
+
+        if mode == "gcn":
+            self.lin = _TypedLinear(in_channels, out_channels, R, bias=False)
+            self._optional_bias(out_channels, bias)
+        elif mode == "gin":
+            self.lin = _TypedLinear(in_channels, in_channels, R, bias=False) \
+                if R is not None else None
+            self.nn = gin_nn if gin_nn is not None else nn.Sequential(
+                nn.Linear(in_channels, out_channels), nn.ReLU(),
+                nn.Linear(out_channels, out_channels))
+            if train_eps:
+                self.eps = Parameter(torch.empty(1))
+            else:
+                self.register_buffer("eps", torch.empty(1))
+        elif mode == "gat":
+            H, C = self.heads, out_channels
+            self.lin = _TypedLinear(in_channels, H * C, R, bias=False)
+            self.att_src = Parameter(torch.empty(1, H, C))
+            self.att_dst = Parameter(torch.empty(1, H, C))
+            if edge_dim is not None:
+                self.lin_edge = nn.Linear(edge_dim, H * C, bias=False)
+                self.att_edge = Parameter(torch.empty(1, H, C))
+            else:
+                self.lin_edge = None
+                self.register_parameter("att_edge", None)
+            self._optional_bias(H * C if concat else C, bias)
+        else:  # attention
+            self.head_dim = out_channels // self.heads
+            self.lin_query = nn.Linear(in_channels, out_channels, bias=bias)
+            self.lin_key = _TypedLinear(in_channels, out_channels, R, bias=bias)
+            self.lin_value = _TypedLinear(in_channels, out_channels, R, bias=bias)
+            self.lin_out = nn.Linear(out_channels, out_channels, bias=bias)
+            self.lin_edge = nn.Linear(edge_dim, out_channels, bias=False) \
+                if edge_dim is not None else None
+        self.reset_parameters()
+
+    def _optional_bias(self, channels: int, bias: bool) -> None:
+        if bias:
+            self.bias = Parameter(torch.empty(channels))
+        else:
+            self.register_parameter("bias", None)
+
+    # ------------------------------------------------------------------ parameters
+    def reset_parameters(self) -> None:
+        """Re-initialise parameters (Glorot weights, zero biases) and clear the cache."""
+        self._cache = None
+        for m in self.children():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+            else:
+                for sub in m.modules():
+                    if sub is not m and hasattr(sub, "reset_parameters"):
+                        sub.reset_parameters()
+        if self.mode == "attention":
+            for lin in (self.lin_query, self.lin_out):
+                nn.init.xavier_uniform_(lin.weight)
+                if lin.bias is not None:
+                    nn.init.zeros_(lin.bias)
+            if self.lin_edge is not None:
+                nn.init.xavier_uniform_(self.lin_edge.weight)
+        if self.mode == "gat":
+            nn.init.xavier_uniform_(self.att_src)
+            nn.init.xavier_uniform_(self.att_dst)
+            if self.lin_edge is not None:
+                nn.init.xavier_uniform_(self.lin_edge.weight)
+                nn.init.xavier_uniform_(self.att_edge)
+        if self.mode == "gin":
+            self.eps.data.fill_(self.initial_eps)
+        if getattr(self, "bias", None) is not None:
+            nn.init.zeros_(self.bias)
+
+    @property
+    def output_channels(self) -> int:
+        """Width of the layer's output (``heads * out_channels`` for concatenating GAT)."""
+        if self.mode == "gat" and self.concat:
+            return self.heads * self.out_channels
+        return self.out_channels
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                edge_weight: Optional[Tensor] = None, edge_type: Optional[Tensor] = None,
+                edge_attr: Optional[Tensor] = None, *, attn_mask: Optional[Tensor] = None,
+                key_padding_mask: Optional[Tensor] = None, causal: bool = False) -> Tensor:
+        """Run the layer on a sparse graph (``x`` 2-D + ``edge_index``) or, in
+        ``"attention"`` mode, on padded sequences (``x`` 3-D, no ``edge_index``)."""
+        if x.dim() == 3:
+            if edge_index is not None:
+                raise ValueError("Expected either a sparse input (x of shape (N, F) with "
+                                 "'edge_index') or a dense input (x of shape (B, L, F) "
+                                 "without 'edge_index'), got a 3-D x with 'edge_index'")
+            return self._forward_dense(x, attn_mask, key_padding_mask, causal,
+                                       edge_weight, edge_type, edge_attr)
+        if x.dim() != 2:
+            raise ValueError(f"Expected 'x' of shape (N, F) or (B, L, F) (got {tuple(x.shape)})")
+        if edge_index is None:
+            raise ValueError("Expected 'edge_index' for a 2-D (sparse) input 'x'")
+        if attn_mask is not None or key_padding_mask is not None or causal:
+            raise ValueError("'attn_mask', 'key_padding_mask' and 'causal' apply to the dense "
+                             "path only (x of shape (B, L, F)); encode them in 'edge_index'")
+        return self._forward_sparse(x, edge_index, edge_weight, edge_type, edge_attr)
+
+    def _check_edges(self, edge_index: Tensor, edge_weight: Optional[Tensor],
+                     edge_type: Optional[Tensor], edge_attr: Optional[Tensor]) -> None:
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+            raise ValueError(f"Expected 'edge_index' of shape (2, E) (got {tuple(edge_index.shape)})")
+        E = edge_index.shape[1]
+        if edge_weight is not None and edge_weight.shape != (E,):
+            raise ValueError(f"Expected 'edge_weight' of shape ({E},) (got {tuple(edge_weight.shape)})")
+        if self.num_edge_types is None:
+            if edge_type is not None:
+                raise ValueError("Got 'edge_type' but the layer was built with "
+                                 "num_edge_types=None; pass num_edge_types to the constructor")
+        else:
+            if edge_type is None:
+                raise ValueError(f"Expected 'edge_type' (layer built with num_edge_types="
+                                 f"{self.num_edge_types})")
+            if edge_type.shape != (E,):
+                raise ValueError(f"Expected 'edge_type' of shape ({E},) (got {tuple(edge_type.shape)})")
+            if E > 0 and (int(edge_type.min()) < 0 or int(edge_type.max()) >= self.num_edge_types):
+                raise ValueError(f"Expected 'edge_type' values in [0, {self.num_edge_types - 1}] "
+                                 f"(got range [{int(edge_type.min())}, {int(edge_type.max())}])")
+        if edge_attr is not None:
+            if self.edge_dim is None:
+                raise ValueError(f"Got 'edge_attr' but the layer was built with edge_dim=None "
+                                 f"(mode={self.mode!r}); pass edge_dim (attention modes only)")
+            if edge_attr.dim() == 1:
+                edge_attr = edge_attr.view(-1, 1)
+            if edge_attr.shape != (E, self.edge_dim):
+                raise ValueError(f"Expected 'edge_attr' of shape ({E}, {self.edge_dim}) "
+                                 f"(got {tuple(edge_attr.shape)})")
+
+    def _structure(self, edge_index: Tensor, edge_weight: Optional[Tensor],
+                   edge_type: Optional[Tensor], edge_attr: Optional[Tensor], num_nodes: int,
+                   dtype: torch.dtype):
+        """Self-loops and (``"gcn"``) symmetric normalisation; cached on request."""
+        if self.mode == "gcn" and self.cached and self._cache is not None:
+            ei, w, et = self._cache
+            return ei, w, et, edge_attr
+        loop_type = self.num_edge_types if self.num_edge_types is not None else 0
+        if self.add_self_loops:
+            fill = 2.0 if (self.mode == "gcn" and self.improved) else 1.0
+            edge_index, edge_weight, edge_type, edge_attr = _self_loops(
+                edge_index, num_nodes, edge_weight, edge_type, edge_attr,
+                replace=(self.mode == "gat"), fill_weight=fill, loop_type=loop_type,
+                dtype=dtype)
+        if self.mode == "gcn" and self.normalize:
+            # self-loops were added above, so gcn_norm only computes D^-1/2 A D^-1/2
+            edge_index, edge_weight = gcn_norm(edge_index, edge_weight, num_nodes,
+                                               improved=self.improved, add_self_loops=False,
+                                               dtype=dtype)
+        if self.mode == "gcn" and self.cached:
+            self._cache = (edge_index, edge_weight, edge_type)
+        return edge_index, edge_weight, edge_type, edge_attr
+
+    def _forward_sparse(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+                        edge_type: Optional[Tensor], edge_attr: Optional[Tensor]) -> Tensor:
+        self._check_edges(edge_index, edge_weight, edge_type, edge_attr)
+        if edge_attr is not None and edge_attr.dim() == 1:
+            edge_attr = edge_attr.view(-1, 1)
+        N = x.shape[0]
+        edge_index, edge_weight, edge_type, edge_attr = self._structure(
+            edge_index, edge_weight, edge_type, edge_attr, N, x.dtype)
+        src, dst = edge_index[0], edge_index[1]
+        R = self.num_relations
+        if R is None:
+            j, group, num_groups = src, dst, N
+        else:  # rows of the [N * R] relation-expanded node states; softmax per (dst, type)
+            j, group, num_groups = src * R + edge_type, dst * R + edge_type, N * R
+
+        # message: coef_e * value_{j(e)}
+        coef, value = self._message(x, j, dst, group, num_groups, edge_attr)
+        if edge_weight is not None:
+            edge_weight = edge_weight.to(value.dtype)
+        if coef is None:  # per-edge scalar: let the kernel scale the messages
+            out = aggregate(value, dst, N, reduce="sum", edge_weight=edge_weight)
+        else:
+            if edge_weight is not None:
+                coef = coef * edge_weight.unsqueeze(-1)
+            out = aggregate(value * coef.unsqueeze(-1), dst, N, reduce="sum")
+        return self._update(x, out)
+
+    def _expand(self, h: Tensor, *tail: int) -> Tensor:
+        """``[N, (R,) F]`` -> ``[N * R or N, *tail]``."""
+        return h.reshape(-1, *tail)
+
+    def _message(self, x: Tensor, j: Tensor, dst: Tensor, group: Tensor, num_groups: int,
+                 edge_attr: Optional[Tensor]) -> Tuple[Optional[Tensor], Tensor]:
+        """Per-edge ``(coef [E, H] or None, value [E, H, C] or [E, F])``."""
+        if self.mode == "gcn":
+            return None, self._expand(self.lin(x), self.out_channels)[j]
+        if self.mode == "gin":
+            h = x if self.lin is None else self._expand(self.lin(x), self.in_channels)
+            return None, h[j]
+        if self.mode == "gat":
+            H, C = self.heads, self.out_channels
+            h = self._expand(self.lin(x), H, C)                      # [N(*R), H, C]
+            a_src = (h * self.att_src).sum(-1)
+            a_dst = (h * self.att_dst).sum(-1)
+            # destination side uses the same relation slice as the edge (W_tau x_i)
+            logits = a_src[j] + a_dst[group]
+            if edge_attr is not None:
+                e = self.lin_edge(edge_attr).view(-1, H, C)
+                logits = logits + (e * self.att_edge).sum(-1)
+            logits = F.leaky_relu(logits, self.negative_slope)
+            alpha = softmax(logits, group, num_nodes=num_groups)
+            alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+            return alpha, h[j]
+        # attention
+        H, C = self.heads, self.head_dim
+        q = self.lin_query(x).view(-1, H, C)
+        k = self._expand(self.lin_key(x), H, C)[j]
+        v = self._expand(self.lin_value(x), H, C)[j]
+        if edge_attr is not None:
+            e = self.lin_edge(edge_attr).view(-1, H, C)
+            k, v = k + e, v + e
+        logits = (q[dst] * k).sum(-1) / math.sqrt(C)
+        alpha = softmax(logits, group, num_nodes=num_groups)
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        return alpha, v
+
+    def _update(self, x: Tensor, out: Tensor) -> Tensor:
+        if self.mode == "gcn":
+            return out if self.bias is None else out + self.bias
+        if self.mode == "gin":
+            return self.nn((1 + self.eps) * x + out)
+        if self.mode == "gat":
+            out = out.reshape(-1, self.heads * self.out_channels) if self.concat \
+                else out.mean(dim=1)
+            return out if self.bias is None else out + self.bias
+        return self.lin_out(out.reshape(-1, self.out_channels))
+
+    # ------------------------------------------------------------------ dense path
+    def _forward_dense(self, x: Tensor, attn_mask: Optional[Tensor],
+                       key_padding_mask: Optional[Tensor], causal: bool,
+                       edge_weight: Optional[Tensor], edge_type: Optional[Tensor],
+                       edge_attr: Optional[Tensor]) -> Tensor:
+        if self.mode != "attention":
+            raise ValueError(f"The dense input path (x of shape (B, L, F)) is only available "
+                             f"in mode='attention' (got mode={self.mode!r})")
+        if edge_weight is not None or edge_type is not None or edge_attr is not None:
+            raise ValueError("'edge_weight', 'edge_type' and 'edge_attr' need the sparse path; "
+                             "the dense path takes 'attn_mask', 'key_padding_mask', 'causal'")
+        if self.num_edge_types is not None:
+            raise ValueError("The dense path does not support typed edges "
+                             f"(layer built with num_edge_types={self.num_edge_types})")
+        B, L, _ = x.shape
+        H, C = self.heads, self.head_dim
+        q = self.lin_query(x).view(B, L, H, C).transpose(1, 2)
+        k = self.lin_key(x).view(B, L, H, C).transpose(1, 2)
+        v = self.lin_value(x).view(B, L, H, C).transpose(1, 2)
+        p = self.dropout if self.training else 0.0
+        mask = _dense_mask(attn_mask, key_padding_mask, causal, B, L, x)
+        if mask is None:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)
+        else:
+            # rows without any allowed key: attend nowhere -> 0 (as a node without in-edges)
+            if mask.dtype == torch.bool:
+                empty = ~mask.any(dim=-1, keepdim=True)
+                mask = mask | empty
+            else:
+                empty = torch.isneginf(mask).all(dim=-1, keepdim=True)
+                mask = mask.masked_fill(empty, 0.0)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            out = out.masked_fill(empty, 0.0)
+        return self.lin_out(out.transpose(1, 2).reshape(B, L, H * C))
+
+    def __repr__(self) -> str:
+        args = [f"{self.in_channels}", f"{self.out_channels}", f"mode={self.mode!r}"]
+        if self.mode in _ATTENTION_MODES:
+            args.append(f"heads={self.heads}")
+        if self.mode == "gat" and not self.concat:
+            args.append("concat=False")
+        if self.num_edge_types is not None:
+            args.append(f"num_edge_types={self.num_edge_types}")
+        if self.edge_dim is not None:
+            args.append(f"edge_dim={self.edge_dim}")
+        return f"{self.__class__.__name__}({', '.join(args)})"
+
+
+def _dense_mask(attn_mask: Optional[Tensor], key_padding_mask: Optional[Tensor], causal: bool,
+                B: int, L: int, x: Tensor) -> Optional[Tensor]:
+    """Combine the dense masks into one SDPA mask broadcastable to ``[B, H, L, L]``.
+
+    Returns :obj:`None` when only ``causal`` (or nothing) is set, so SDPA can use
+    ``is_causal``. Bool masks: True = may attend. Float masks are additive; boolean
+    constraints are then added as ``-inf``.
+    """
+    if attn_mask is None and key_padding_mask is None:
+        return None
+    parts = []
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            attn_mask = attn_mask.view(1, 1, L, L)
+        elif attn_mask.dim() == 3:
+            attn_mask = attn_mask.unsqueeze(1)
+        elif attn_mask.dim() != 4:
+            raise ValueError(f"Expected 'attn_mask' of shape (L, L), (B, L, L) or (B, H, L, L) "
+                             f"(got {tuple(attn_mask.shape)})")
+        if attn_mask.dtype != torch.bool and not attn_mask.is_floating_point():
+            raise TypeError(f"Expected 'attn_mask' to be bool or floating (got {attn_mask.dtype})")
+    if key_padding_mask is not None:
+        if key_padding_mask.shape != (B, L) or key_padding_mask.dtype != torch.bool:
+            raise ValueError(f"Expected 'key_padding_mask' to be a bool tensor of shape ({B}, {L}) "
+                             f"(got {key_padding_mask.dtype} {tuple(key_padding_mask.shape)})")
+        parts.append(key_padding_mask.view(B, 1, 1, L))
+    if causal:
+        parts.append(torch.ones(L, L, dtype=torch.bool, device=x.device).tril().view(1, 1, L, L))
+    allowed: Optional[Tensor] = None
+    for part in parts:
+        allowed = part if allowed is None else allowed & part
+    if attn_mask is None:
+        return allowed
+    if attn_mask.dtype == torch.bool:
+        return attn_mask if allowed is None else attn_mask & allowed
+    attn_mask = attn_mask.to(x.dtype)
+    if allowed is None:
+        return attn_mask
+    return attn_mask.masked_fill(~allowed, float("-inf"))

@@ -1,0 +1,6 @@
+"""Training loop, checkpoints and atomic output files."""
+from .io import atomic_path, write_json, write_npy, write_text, write_torch, write_yaml
+from .loop import CHECKPOINT_NAME, fit, load_checkpoint
+
+__all__ = ["fit", "load_checkpoint", "CHECKPOINT_NAME", "atomic_path", "write_json", "write_npy", "write_text",
+           "write_torch", "write_yaml"]

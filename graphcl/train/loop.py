@@ -1,0 +1,58 @@
+"""The training loop: epochs with a progress bar, atomic checkpoints, and resume."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .io import write_torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`fit` (our own file, so full unpickling is safe)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint at {path}: nothing to resume")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoint: dict[str, Any] | None = None,
+        checkpoint_every: int = 50, progress: bool = True) -> list[float]:
+    """Train ``method`` for ``epochs`` epochs (counted from 1), returning the loss of every epoch.
+
+    With ``out_dir`` a checkpoint (model, optimiser, augmentation generator, torch RNG, losses so far) is written
+    atomically every ``checkpoint_every`` epochs and after the last one. Passing a loaded ``checkpoint`` continues
+    from its epoch with the same random streams, so an interrupted run resumes where it stopped.
+    """
+    if epochs < 0:
+        raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
+    losses: list[float] = []
+    start = 1
+    if checkpoint is not None:
+        method.load_state_dict(checkpoint["method"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        losses = list(checkpoint["losses"])
+        start = int(checkpoint["epoch"]) + 1
+
+    def save(epoch: int) -> None:
+        if out_dir is not None:
+            write_torch(Path(out_dir) / CHECKPOINT_NAME,
+                        {"epoch": epoch, "method": method.state_dict(), "torch_rng": torch.get_rng_state(),
+                         "losses": losses, "config": method.config})
+
+    bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress, leave=False,
+               initial=start - 1, total=epochs)
+    for epoch in bar:
+        losses.append(method.train_epoch(epoch))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        if epoch % checkpoint_every == 0 or epoch == epochs:
+            save(epoch)
+    bar.close()
+    return losses

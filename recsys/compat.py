@@ -1,0 +1,188 @@
+r"""Make `RecBole 1.2.1 <https://recbole.io>`_ work on today's stack (numpy 2, torch >= 2.6, pandas 3, no ray).
+
+RecBole 1.2.1 (the newest release) was written for numpy 1, torch < 2.6 and pandas < 3. This module patches the
+few places we rely on, once, before anything else touches RecBole; ``import recsys`` applies it.
+
+What is patched and why:
+
+* **numpy 2** removed ``np.float_``, ``np.complex_``, ``np.unicode_`` (and ``np.string_``, ``np.NaN``, ``np.Inf``).
+  ``Config.compatibility_settings`` reads them, so :func:`alias_numpy` restores them as aliases of their numpy 2
+  spellings (``float64``, ``complex128``, ``str_``, ...) *before* RecBole is imported.
+* **ray**: ``recbole.quick_start`` imports ``ray.tune`` (pinned ``<= 2.6.3``, broken on numpy 2). We never import
+  ``recbole.quick_start``; the pipeline is assembled from ``Config`` / ``create_dataset`` / ``data_preparation`` /
+  ``Trainer`` in :mod:`recsys.pipeline`.
+* **torch >= 2.6** made ``torch.load(weights_only=True)`` the default; RecBole's checkpoints pickle the whole
+  ``Config``, so ``Trainer.evaluate(load_best_model=True)`` and ``Trainer.resume_checkpoint`` fail. Inside
+  ``recbole.trainer.trainer`` only, ``torch.load`` defaults to ``weights_only=False``. That unpickles arbitrary
+  objects: load only checkpoints you (or this library) wrote.
+* **TensorBoard**: ``Trainer.__init__`` always opens a ``SummaryWriter`` under ``./log_tensorboard`` in the current
+  directory. The writer is a no-op unless :func:`set_tensorboard_dir` names a folder.
+* **pandas 3** turned ``df[col].fillna(..., inplace=True)`` (chained assignment) into a silent no-op, which breaks
+  ``Dataset._fill_nan``; it is replaced by an assignment-based equivalent (identical results on pandas 2).
+
+Everything is idempotent; :func:`apply` can be called any number of times.
+
+>>> import recsys.compat as compat
+>>> compat.apply()
+>>> import numpy as np
+>>> np.float_ is np.float64
+True
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import types
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = [
+    'RECBOLE_VERSION',
+    'alias_numpy',
+    'apply',
+    'is_applied',
+    'require_recbole',
+    'recbole_dataset_example_dir',
+    'set_tensorboard_dir',
+]
+
+#: The RecBole release this layer was written and tested against.
+RECBOLE_VERSION = '1.2.1'
+
+# name removed in numpy 2 -> name of the numpy 2 object it aliased
+_NUMPY_ALIASES = {
+    'float_': 'float64',
+    'complex_': 'complex128',
+    'unicode_': 'str_',
+    'string_': 'bytes_',
+    'NaN': 'nan',
+    'Inf': 'inf',
+}
+
+_applied = False
+_tensorboard_dir: Optional[str] = None
+
+
+def alias_numpy(module: Any = np) -> list[str]:
+    r"""Restore the aliases numpy 2 removed (``float_``, ``complex_``, ``unicode_``, ``string_``, ``NaN``, ``Inf``).
+
+    Only missing names are added; existing ones are never overwritten.
+
+    Args:
+        module (module, optional): the numpy module (or a stand-in, for tests). (default: :obj:`numpy`)
+
+    Returns:
+        list[str]: the names that were added.
+    """
+    added = []
+    for old, new in _NUMPY_ALIASES.items():
+        if old in vars(module):
+            continue
+        try:
+            getattr(module, old)
+            continue  # provided by a module-level __getattr__ (numpy 1.x keeps these)
+        except AttributeError:
+            pass
+        setattr(module, old, getattr(module, new))
+        added.append(old)
+    return added
+
+
+def require_recbole() -> types.ModuleType:
+    r"""Import and return :mod:`recbole`, raising a clear :class:`ImportError` if it is not installed."""
+    if importlib.util.find_spec('recbole') is None:
+        raise ImportError(
+            f"recsys needs RecBole {RECBOLE_VERSION}, which is not installed. Install it with "
+            f"`pip install recbole=={RECBOLE_VERSION}` (do not install `ray`: recsys does not use "
+            f"recbole.quick_start)."
+        )
+    import recbole
+    version = getattr(recbole, '__version__', '?')
+    if version != RECBOLE_VERSION:
+        import warnings
+        warnings.warn(f"recsys.compat was written for RecBole {RECBOLE_VERSION} (found {version}); the "
+                      f"patches may not fit.", RuntimeWarning, stacklevel=2)
+    return recbole
+
+
+def recbole_dataset_example_dir() -> str:
+    r"""Folder of the datasets shipped inside the RecBole wheel (``ml-100k`` lives there)."""
+    recbole = require_recbole()
+    return os.path.join(os.path.dirname(os.path.abspath(recbole.__file__)), 'dataset_example')
+
+
+def set_tensorboard_dir(path: Optional[str]) -> None:
+    r"""Send the TensorBoard events of Trainers created from now on to ``path`` (``None``: discard them)."""
+    global _tensorboard_dir
+    _tensorboard_dir = None if path is None else str(path)
+
+
+class _NullWriter:
+    """A stand-in for ``SummaryWriter`` that drops everything."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+def _get_tensorboard(logger: Any) -> Any:
+    if _tensorboard_dir is None:
+        return _NullWriter()
+    from torch.utils.tensorboard import SummaryWriter
+    return SummaryWriter(_tensorboard_dir)
+
+
+class _TorchForTrainer(types.ModuleType):
+    """``torch`` as seen by ``recbole.trainer.trainer``: identical except ``load`` keeps the pre-2.6 default."""
+
+    def __init__(self, torch_module: types.ModuleType):
+        super().__init__('torch')
+        self._torch = torch_module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._torch, name)
+
+    def load(self, *args: Any, **kwargs: Any) -> Any:
+        # RecBole's own checkpoints pickle the Config object: they need the full unpickler.
+        kwargs.setdefault('weights_only', False)
+        return self._torch.load(*args, **kwargs)
+
+
+def _fill_nan(self: Any) -> None:
+    """``Dataset._fill_nan`` without chained ``inplace=True`` (a no-op on pandas 3)."""
+    from recbole.utils import FeatureType
+    for feat_name in self.feat_name_list:
+        feat = getattr(self, feat_name)
+        for field in feat:
+            ftype = self.field2type[field]
+            if ftype == FeatureType.TOKEN:
+                feat[field] = feat[field].fillna(value=0)
+            elif ftype == FeatureType.FLOAT:
+                feat[field] = feat[field].fillna(value=feat[field].mean())
+            else:
+                dtype = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
+                feat[field] = feat[field].apply(
+                    lambda x, dtype=dtype: np.array([], dtype=dtype) if isinstance(x, float) else x)
+
+
+def apply() -> None:
+    r"""Apply every patch (idempotent). Called by ``import recsys``."""
+    global _applied
+    if _applied:
+        return
+    alias_numpy(np)
+    require_recbole()
+    import torch
+    trainer_module = importlib.import_module('recbole.trainer.trainer')
+    if not isinstance(trainer_module.torch, _TorchForTrainer):
+        trainer_module.torch = _TorchForTrainer(torch)
+    trainer_module.get_tensorboard = _get_tensorboard
+    dataset_module = importlib.import_module('recbole.data.dataset.dataset')
+    dataset_module.Dataset._fill_nan = _fill_nan
+    _applied = True
+
+
+def is_applied() -> bool:
+    r"""Whether :func:`apply` has run in this process."""
+    return _applied

@@ -1,0 +1,174 @@
+r"""Contrastive losses of the sequential recommenders: the 2B-view InfoNCE of CL4SRec / MCLRec / ICSRec (dot or
+cosine similarity, optional false-negative mask) and MCLRec's margin regulariser :math:`R`.
+
+These differ from :func:`graphcl.losses.info_nce` (GRACE) in the similarity (dot product by default, as the
+papers' code) and the false-negative mask keyed by labels (ICSRec); with ``similarity='cos'`` and no labels the
+value equals GRACE's InfoNCE.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ['SIMILARITIES', 'SequenceInfoNCELoss', 'contrast_scores', 'margin_regularizer', 'sequence_info_nce']
+
+#: Valid values of ``similarity``.
+SIMILARITIES = ('dot', 'cos')
+
+
+def _check(z1: Tensor, z2: Tensor, temperature: float, similarity: str) -> None:
+    if z1.dim() != 2 or z1.shape != z2.shape:
+        raise ValueError(f"Expected 'z1' and 'z2' of the same shape [B, D] (got {tuple(z1.shape)} and "
+                         f"{tuple(z2.shape)})")
+    if not temperature > 0:
+        raise ValueError(f"Expected 'temperature' > 0 (got {temperature})")
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"Expected 'similarity' to be one of {SIMILARITIES} (got '{similarity}')")
+
+
+def _similarity(z1: Tensor, z2: Tensor, temperature: float, similarity: str) -> Tensor:
+    z = torch.cat([z1, z2], dim=0)
+    if similarity == 'cos':
+        z = F.normalize(z, dim=-1)
+    return z @ z.t() / temperature
+
+
+def sequence_info_nce(z1: Tensor, z2: Tensor, temperature: float = 1.0, similarity: str = 'dot',
+                      labels: Optional[Tensor] = None, reduction: str = 'mean') -> Tensor:
+    r"""Symmetric InfoNCE over the :math:`2B` views of a batch (NT-Xent), as in CL4SRec, MCLRec and ICSRec.
+
+    With :math:`z = [z^{(1)}; z^{(2)}]` (:math:`2B` rows), :math:`p(i)` the other view of row :math:`i` and
+    :math:`s_{ij} = \mathrm{sim}(z_i, z_j) / \tau`:
+
+    .. math::
+        \mathcal{L} = -\frac{1}{2B} \sum_{i=1}^{2B} \log
+        \frac{e^{s_{i p(i)}}}{e^{s_{i p(i)}} + \sum_{j \notin \{i, p(i)\},\, y_j \ne y_i} e^{s_{ij}}}
+
+    Without ``labels`` every :math:`j \ne i, p(i)` is a negative (:math:`2B - 2` per row). With labels
+    :math:`y` (ICSRec's false-negative mask) the views that share the anchor's label are removed from the
+    denominator (their logits set to :math:`-\infty`).
+
+    Args:
+        z1 (torch.Tensor): ``[B, D]`` first views.
+        z2 (torch.Tensor): ``[B, D]`` second views (row ``b`` is the positive of row ``b`` of ``z1``).
+        temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
+        similarity (str, optional): ``'dot'`` or ``'cos'``. (default: :obj:`'dot'`)
+        labels (torch.Tensor, optional): ``[B]`` label of each pair (ICSRec: target item or intent id).
+            (default: :obj:`None`)
+        reduction (str, optional): ``'mean'`` or ``'none'`` (``[2B]`` per-view losses). (default: :obj:`'mean'`)
+
+    Shapes:
+        - **input:** :math:`(B, D)`, :math:`(B, D)`, optional :math:`(B)`
+        - **output:** scalar, or :math:`(2B)` with ``reduction='none'``
+
+    Example:
+        >>> z = torch.eye(2)
+        >>> round(sequence_info_nce(z, z).item(), 4)  # -log(e / (e + 1 + 1))
+        0.5514
+    """
+    _check(z1, z2, temperature, similarity)
+    if reduction not in ('mean', 'none'):
+        raise ValueError(f"Expected 'reduction' to be one of ('mean', 'none') (got '{reduction}')")
+    batch = z1.size(0)
+    logits = _similarity(z1, z2, temperature, similarity)
+    idx = torch.arange(2 * batch, device=z1.device)
+    positive = (idx + batch) % (2 * batch)
+    drop = torch.eye(2 * batch, dtype=torch.bool, device=z1.device)
+    if labels is not None:
+        if labels.shape != (batch,):
+            raise ValueError(f"Expected 'labels' of shape [{batch}] (got {tuple(labels.shape)})")
+        y = torch.cat([labels, labels])
+        drop = drop | (y.unsqueeze(0) == y.unsqueeze(1))
+    drop[idx, positive] = False
+    logits = logits.masked_fill(drop, float('-inf'))
+    loss = F.cross_entropy(logits, positive, reduction='none')
+    return loss.mean() if reduction == 'mean' else loss
+
+
+class SequenceInfoNCELoss(nn.Module):
+    r"""Module form of :func:`sequence_info_nce` (CL4SRec / MCLRec / ICSRec InfoNCE).
+
+    .. math::
+        \mathcal{L} = -\frac{1}{2B} \sum_{i} \log
+        \frac{e^{s_{i p(i)}}}{e^{s_{i p(i)}} + \sum_{j \notin \{i, p(i)\},\, y_j \ne y_i} e^{s_{ij}}}
+
+    Args:
+        temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
+        similarity (str, optional): ``'dot'`` or ``'cos'``. (default: :obj:`'dot'`)
+
+    Shapes:
+        - **input:** :math:`(B, D)`, :math:`(B, D)`, optional labels :math:`(B)`
+        - **output:** scalar
+    """
+
+    def __init__(self, temperature: float = 1.0, similarity: str = 'dot'):
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"Expected 'temperature' > 0 (got {temperature})")
+        if similarity not in SIMILARITIES:
+            raise ValueError(f"Expected 'similarity' to be one of {SIMILARITIES} (got '{similarity}')")
+        self.temperature = float(temperature)
+        self.similarity = similarity
+
+    def forward(self, z1: Tensor, z2: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        return sequence_info_nce(z1, z2, self.temperature, self.similarity, labels)
+
+    def extra_repr(self) -> str:
+        return f'temperature={self.temperature}, similarity={self.similarity!r}'
+
+
+def contrast_scores(z1: Tensor, z2: Tensor, temperature: float = 1.0,
+                    similarity: str = 'dot') -> Tuple[Tensor, Tensor]:
+    r"""Positive and negative scores of the :math:`2B` views: ``pos`` ``[2B]`` (:math:`s_{i p(i)}`) and ``neg``
+    ``[2B, 2B - 2]`` (:math:`s_{ij}`, :math:`j \notin \{i, p(i)\}`, in increasing :math:`j`)."""
+    _check(z1, z2, temperature, similarity)
+    batch = z1.size(0)
+    sim = _similarity(z1, z2, temperature, similarity)
+    idx = torch.arange(2 * batch, device=z1.device)
+    positive = (idx + batch) % (2 * batch)
+    keep = ~torch.eye(2 * batch, dtype=torch.bool, device=z1.device)
+    keep[idx, positive] = False
+    return sim[idx, positive], sim[keep].view(2 * batch, 2 * batch - 2)
+
+
+def margin_regularizer(z1: Tensor, z2: Tensor, temperature: float = 1.0, similarity: str = 'dot',
+                       per_row: bool = True) -> Tensor:
+    r"""MCLRec's regulariser :math:`R` on the scores of a pair of view batches
+    (`"Meta-optimized Contrastive Learning for Sequential Recommendation" <https://arxiv.org/abs/2304.07763>`_).
+
+    From the positive scores :math:`s^+` and negative scores :math:`s^-` of :func:`contrast_scores`:
+
+    .. math::
+        o_{\min} = \min(\min s^+, \max s^-), \quad o_{\max} = \max(\min s^+, \max s^-)
+
+        R = \operatorname{mean}\,[s^+ - o_{\min}]_+ + \operatorname{mean}\,[o_{\max} - s^-]_+
+
+    With ``per_row=True`` (the authors' code) :math:`o_{\min}, o_{\max}` are taken per anchor row (each row has
+    one positive and :math:`2B - 2` negatives); with ``per_row=False`` (the paper's text) over the whole batch.
+    Means run over all positive, resp. negative, entries.
+
+    Args:
+        z1 (torch.Tensor): ``[B, D]`` first views.
+        z2 (torch.Tensor): ``[B, D]`` second views.
+        temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
+        similarity (str, optional): ``'dot'`` or ``'cos'``. (default: :obj:`'dot'`)
+        per_row (bool, optional): per-anchor margins. (default: :obj:`True`)
+
+    Shapes:
+        - **input:** :math:`(B, D)`, :math:`(B, D)`
+        - **output:** scalar
+    """
+    pos, neg = contrast_scores(z1, z2, temperature, similarity)
+    if per_row:
+        min_pos = pos.unsqueeze(1)  # one positive per row
+        max_neg = neg.max(dim=1, keepdim=True).values
+    else:
+        min_pos = pos.min()
+        max_neg = neg.max()
+    o_min = torch.minimum(min_pos, max_neg)
+    o_max = torch.maximum(min_pos, max_neg)
+    pos = pos.unsqueeze(1) if per_row else pos
+    return torch.clamp(pos - o_min, min=0).mean() + torch.clamp(o_max - neg, min=0).mean()
