@@ -15,6 +15,8 @@ What is patched and why:
   ``Config``, so ``Trainer.evaluate(load_best_model=True)`` and ``Trainer.resume_checkpoint`` fail. Inside
   ``recbole.trainer.trainer`` only, ``torch.load`` defaults to ``weights_only=False``. That unpickles arbitrary
   objects: load only checkpoints you (or this library) wrote.
+* ``torch.cuda.amp.GradScaler`` is deprecated (a ``FutureWarning`` per epoch): the trainer gets
+  ``torch.amp.GradScaler('cuda', ...)`` instead, same behaviour.
 * **TensorBoard**: ``Trainer.__init__`` always opens a ``SummaryWriter`` under ``./log_tensorboard`` in the current
   directory. The writer is a no-op unless :func:`set_tensorboard_dir` names a folder.
 * **pandas 3** turned ``df[col].fillna(..., inplace=True)`` (chained assignment) into a silent no-op, which breaks
@@ -149,6 +151,20 @@ class _TorchForTrainer(types.ModuleType):
         return self._torch.load(*args, **kwargs)
 
 
+class _AmpForTrainer(types.ModuleType):
+    """``torch.cuda.amp`` as seen by ``recbole.trainer.trainer``, with the non-deprecated ``GradScaler``."""
+
+    def __init__(self, torch_module: types.ModuleType):
+        super().__init__('torch.cuda.amp')
+        self._torch = torch_module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._torch.cuda.amp, name)
+
+    def GradScaler(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - mirrors torch's name
+        return self._torch.amp.GradScaler('cuda', *args, **kwargs)
+
+
 def _fill_nan(self: Any) -> None:
     """``Dataset._fill_nan`` without chained ``inplace=True`` (a no-op on pandas 3)."""
     from recbole.utils import FeatureType
@@ -177,6 +193,8 @@ def apply() -> None:
     trainer_module = importlib.import_module('recbole.trainer.trainer')
     if not isinstance(trainer_module.torch, _TorchForTrainer):
         trainer_module.torch = _TorchForTrainer(torch)
+    if hasattr(torch, 'amp') and hasattr(torch.amp, 'GradScaler'):
+        trainer_module.amp = _AmpForTrainer(torch)
     trainer_module.get_tensorboard = _get_tensorboard
     dataset_module = importlib.import_module('recbole.data.dataset.dataset')
     dataset_module.Dataset._fill_nan = _fill_nan

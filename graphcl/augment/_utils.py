@@ -148,6 +148,9 @@ def select_nodes(data: Data, keep: Tensor, relabel: bool) -> Data:
     if isinstance(data, Batch):
         counts = torch.bincount(data.batch, minlength=data.num_graphs)
         data.ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        if hasattr(data._store, '_num_nodes'):  # graphs collated with an explicit num_nodes
+            data._store._num_nodes = counts.tolist()
+            data.num_nodes = kept.numel()
         if hasattr(data, '_slice_dict'):
             slices = _counts_to_slice(counts)
             new_slice, new_inc = dict(data._slice_dict), dict(getattr(data, '_inc_dict', {}))

@@ -56,7 +56,7 @@ def _fit_logreg(x: Tensor, y: Tensor, train: Tensor, val: Tensor, test: Tensor, 
         with torch.no_grad():
             pred = clf(x).argmax(dim=1)
             val_acc = (pred[val] == y[val]).float().mean().item() if len(val) else 0.0
-            if val_acc > best_val:
+            if val_acc >= best_val:  # ties: the later (longer-trained) epoch
                 best_val, test_at_best = val_acc, (pred[test] == y[test]).float().mean().item()
     return best_val, test_at_best
 

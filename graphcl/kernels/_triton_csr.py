@@ -22,7 +22,8 @@ _REDUCE_CODE = {"sum": 0, "mean": 1, "max": 2}
 
 def _csr_aggregate_kernel(m_ptr, rowptr_ptr, w_ptr, out_ptr, arg_ptr, N, D, stride_m,
                           BLOCK_R: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr,
-                          REDUCE: tl.constexpr, HAS_W: tl.constexpr, ACC_F64: tl.constexpr):
+                          REDUCE: tl.constexpr, HAS_W: tl.constexpr, ACC_F64: tl.constexpr,
+                          STORE_ARG: tl.constexpr):
     pid_r = tl.program_id(0)
     pid_d = tl.program_id(1)
     rows = pid_r.to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
@@ -70,19 +71,24 @@ def _csr_aggregate_kernel(m_ptr, rowptr_ptr, w_ptr, out_ptr, arg_ptr, N, D, stri
     o_mask = r_mask[:, None] & d_mask[None, :]
     o_offs = rows[:, None] * D + d_offs[None, :]
     tl.store(out_ptr + o_offs, acc.to(out_ptr.dtype.element_ty), mask=o_mask)
-    if REDUCE == 2:
+    if STORE_ARG:
         tl.store(arg_ptr + o_offs, arg, mask=o_mask)
 
 
 def csr_aggregate_triton(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
-                         edge_weight: Tensor | None = None, *, block_r: int | None = None,
+                         edge_weight: Tensor | None = None, *, return_argmax: bool = True, block_r: int | None = None,
                          block_e: int | None = None, block_d: int | None = None,
                          num_warps: int | None = None) -> tuple[Tensor, Tensor | None]:
-    """Launch the CSR kernel; returns ``(out [N, d], argmax [N, d] int64 or None)``."""
+    """Launch the CSR kernel; returns ``(out [N, d], argmax [N, d] int64 or None)``.
+
+    ``argmax`` (first edge attaining the max, ``-1`` for empty rows) is written only for
+    ``reduce="max"`` with ``return_argmax``.
+    """
     n = rowptr.numel() - 1
     e, d = messages.shape
     out = torch.empty(n, d, dtype=messages.dtype, device=messages.device)
-    argmax = torch.empty(n, d, dtype=torch.int64, device=messages.device) if reduce == "max" else None
+    store_arg = reduce == "max" and return_argmax
+    argmax = torch.empty(n, d, dtype=torch.int64, device=messages.device) if store_arg else None
     if n == 0 or d == 0:
         return out, argmax
     if messages.stride(1) != 1:
@@ -99,5 +105,6 @@ def csr_aggregate_triton(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
     jitted(_csr_aggregate_kernel)[grid](
         messages, rowptr, w, out, argmax if argmax is not None else out, n, d, messages.stride(0),
         BLOCK_R=br, BLOCK_E=be, BLOCK_D=bd, REDUCE=_REDUCE_CODE[reduce],
-        HAS_W=edge_weight is not None, ACC_F64=messages.dtype == torch.float64, **kwargs)
+        HAS_W=edge_weight is not None, ACC_F64=messages.dtype == torch.float64,
+        STORE_ARG=store_arg, **kwargs)
     return out, argmax

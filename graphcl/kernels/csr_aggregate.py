@@ -30,11 +30,12 @@ class CSRAggregateFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, messages: Tensor, rowptr: Tensor, reduce: str, edge_weight: Tensor | None,
                 backend: str) -> Tensor:
+        need_arg = reduce == "max" and (ctx.needs_input_grad[0] or ctx.needs_input_grad[3])
         if backend == "triton":
             from ._triton_csr import csr_aggregate_triton
-            out, argmax = csr_aggregate_triton(messages, rowptr, reduce, edge_weight)
+            out, argmax = csr_aggregate_triton(messages, rowptr, reduce, edge_weight, return_argmax=need_arg)
         else:
-            out, argmax = csr_aggregate_reference(messages, rowptr, reduce, edge_weight)
+            out, argmax = csr_aggregate_reference(messages, rowptr, reduce, edge_weight, return_argmax=need_arg)
         ctx.reduce = reduce
         ctx.m_dtype = messages.dtype
         ctx.w_dtype = edge_weight.dtype if edge_weight is not None else None

@@ -33,10 +33,11 @@ def rowptr_to_index(rowptr: Tensor, num_edges: int | None = None) -> Tensor:
 
 
 def csr_aggregate_reference(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
-                            edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                            edge_weight: Tensor | None = None,
+                            return_argmax: bool = True) -> tuple[Tensor, Tensor | None]:
     """Reference CSR aggregation. Returns ``(out [N, d], argmax [N, d] or None)``.
 
-    ``argmax`` (only for ``reduce="max"``) holds, per node and feature, the smallest edge id
+    ``argmax`` (only for ``reduce="max"`` and ``return_argmax``) holds, per node and feature, the smallest edge id
     that attains the maximum, and ``-1`` for nodes without incoming edges.
     """
     n = rowptr.numel() - 1
@@ -52,15 +53,18 @@ def csr_aggregate_reference(messages: Tensor, rowptr: Tensor, reduce: str = "sum
             deg = (rowptr[1:] - rowptr[:-1]).clamp(min=1).to(acc)
             out = out / deg.unsqueeze(-1)
         return out.to(messages.dtype), None
-    # max
-    idx = dst.unsqueeze(-1).expand(e, d)
-    out = torch.full((n, d), float("-inf"), dtype=acc, device=messages.device)
-    out = out.scatter_reduce(0, idx, y, reduce="amax", include_self=True)
-    eids = torch.arange(e, device=messages.device).unsqueeze(-1).expand(e, d)
-    cand = torch.where(y == out.gather(0, idx), eids, torch.full_like(eids, e))
-    argmax = torch.full((n, d), e, dtype=torch.int64, device=messages.device)
-    argmax = argmax.scatter_reduce(0, idx, cand, reduce="amin", include_self=True)
-    empty = argmax == e
-    argmax = argmax.masked_fill(empty, -1)
+    # max: torch.segment_reduce works on the CSR offsets directly
+    if e == 0:
+        return torch.zeros(n, d, dtype=messages.dtype, device=messages.device), \
+            torch.full((n, d), -1, dtype=torch.int64, device=messages.device) if return_argmax else None
+    empty = (rowptr[1:] == rowptr[:-1]).unsqueeze(-1)
+    out = torch.segment_reduce(y, "max", offsets=rowptr, axis=0, unsafe=True)
+    if not return_argmax:
+        return out.masked_fill(empty, 0.0).to(messages.dtype), None
+    # first edge attaining the maximum: min over segments of the edge ids where y == max
+    eids = torch.arange(e, device=messages.device, dtype=torch.float64).unsqueeze(-1)
+    cand = torch.where(y == out.index_select(0, dst), eids, float("inf"))
+    argmax = torch.segment_reduce(cand, "min", offsets=rowptr, axis=0, unsafe=True)
+    argmax = argmax.masked_fill(empty, -1).to(torch.int64)
     out = out.masked_fill(empty, 0.0)
     return out.to(messages.dtype), argmax

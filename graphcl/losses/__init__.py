@@ -1,4 +1,17 @@
-"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing, Team-up (CSGCL)."""
+"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL)."""
 from .info_nce import InfoNCELoss, info_nce
+from .dcl import DCLLoss, dcl
+from .hard_negative_mixing import HardNegativeMixingLoss, hard_negative_mixing
+from .team_up import TeamUpLoss, team_up, team_up_gamma
 
-__all__ = ['InfoNCELoss', 'info_nce']
+__all__ = [
+    'InfoNCELoss',
+    'info_nce',
+    'DCLLoss',
+    'dcl',
+    'HardNegativeMixingLoss',
+    'hard_negative_mixing',
+    'TeamUpLoss',
+    'team_up',
+    'team_up_gamma',
+]

@@ -205,6 +205,7 @@ class BackboneConv(nn.Module):
           :math:`(B, L, F_{out})`
 
     Example:
+        >>> import torch
         >>> conv = BackboneConv(8, 16, mode="gat", heads=2)
         >>> x, edge_index = torch.randn(4, 8), torch.tensor([[0, 1, 2], [1, 2, 3]])
         >>> conv(x, edge_index).shape

@@ -6,7 +6,7 @@ layer widths are chosen; the stacking, activation, dropout and forward are share
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -119,6 +119,7 @@ class GCNEncoder(BackboneEncoder):
             ``add_self_loops``, ``improved``, ...).
 
     Example:
+        >>> import torch
         >>> enc = GCNEncoder(8, None, 4)
         >>> enc(torch.randn(3, 8), torch.tensor([[0, 1], [1, 2]])).shape
         torch.Size([3, 4])

@@ -28,6 +28,7 @@ class ProjectionHead(nn.Module):
         - **output:** :math:`(N, F_{out})`
 
     Example:
+        >>> import torch
         >>> head = ProjectionHead(16, 32, 16)
         >>> head(torch.randn(5, 16)).shape
         torch.Size([5, 16])

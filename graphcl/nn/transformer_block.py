@@ -36,6 +36,7 @@ def map_recbole_state_dict(state_dict: Dict[str, Tensor], prefix: str = "") -> D
         ValueError: if a key under ``{prefix}layer.`` has no mapping.
 
     Example:
+        >>> import torch
         >>> sd = {"trm_encoder.layer.0.feed_forward.dense_1.bias": torch.zeros(2)}
         >>> list(map_recbole_state_dict(sd, prefix="trm_encoder."))
         ['layers.0.ffn_in.bias']
@@ -91,6 +92,7 @@ class TransformerBlock(nn.Module):
         - **output:** same as input
 
     Example:
+        >>> import torch
         >>> block = TransformerBlock(8, 2, 16, 0.0, 0.0)
         >>> block(torch.randn(2, 5, 8), causal=True).shape
         torch.Size([2, 5, 8])

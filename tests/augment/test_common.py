@@ -80,6 +80,7 @@ def test_batch_stays_sliceable(name):
             if key in part:
                 assert part[key].size(0) == part.edge_index.size(1)
     assert total_edges == out.edge_index.size(1)
+    assert out.num_nodes == out.x.size(0) == sum(p.num_nodes for p in parts)
     # every edge joins two nodes of the same graph
     assert torch.equal(out.batch[out.edge_index[0]], out.batch[out.edge_index[1]])
 

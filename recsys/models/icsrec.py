@@ -1,0 +1,187 @@
+r"""ICSRec: intent contrastive learning with same-target subsequences and k-means intents."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..losses import SIMILARITIES, sequence_info_nce
+from .sasrec_backbone import SASRecBackbone, _cfg
+
+__all__ = ['ICSRec', 'kmeans']
+
+logger = logging.getLogger(__name__)
+
+
+def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) -> Tensor:
+    r"""Euclidean k-means with faiss (``faiss.Kmeans``: ``niter`` Lloyd iterations, best of ``nredo`` restarts).
+
+    Args:
+        x (torch.Tensor): ``[N, d]`` points (any device; clustered on the CPU).
+        k (int): clusters; reduced to ``N`` when there are fewer points.
+        niter (int, optional): iterations per run. (default: :obj:`20`)
+        nredo (int, optional): restarts, the lowest objective is kept. (default: :obj:`5`)
+        seed (int, optional): faiss seed. (default: :obj:`1`)
+
+    Returns:
+        torch.Tensor: ``[k', d]`` centroids (float32, on ``x``'s device).
+    """
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
+        raise ImportError("ICSRec's fine-grain intents need faiss: `pip install faiss-cpu`.") from exc
+    if x.dim() != 2 or x.size(0) == 0:
+        raise ValueError(f"Expected 'x' of shape [N, d] with N >= 1 (got {tuple(x.shape)})")
+    if k < 1:
+        raise ValueError(f"Expected 'k' >= 1 (got {k})")
+    k = min(int(k), x.size(0))
+    data = np.ascontiguousarray(x.detach().float().cpu().numpy())
+    km = faiss.Kmeans(data.shape[1], k, niter=int(niter), nredo=int(nredo), seed=int(seed), verbose=False,
+                      min_points_per_centroid=1, max_points_per_centroid=1 << 30)
+    km.train(data)
+    return torch.from_numpy(np.array(km.centroids, dtype=np.float32)).to(x.device)
+
+
+class ICSRec(SASRecBackbone):
+    r"""ICSRec, `"Intent Contrastive Learning with Cross Subsequences for Sequential Recommendation"
+    <https://arxiv.org/abs/2310.14318>`_ (Qin et al., WSDM 2024), on the backbone SASRec.
+
+    Training samples are RecBole's prefix subsequences (every prefix of a user's training sequence with its next
+    item). For a sample :math:`s` with target :math:`y`, the positive :math:`s^+` is another training subsequence
+    (any user) with the same target, drawn uniformly (the sample itself when it is the only one). With
+    :math:`h = ` encoder output at the last item and :math:`L_{con}` =
+    :func:`recsys.losses.sequence_info_nce`:
+
+    .. math::
+        L_{CICL} = L_{con}\big(h(s), h(s^+); \text{labels } y\big)
+
+        L_{FICL} = L_{con}\big(h(s), c(h(s)); \text{labels } k(s)\big) + L_{con}\big(h(s^+), c(h(s^+)); k(s^+)\big)
+
+        L = L_{rec} + \lambda L_{CICL} + \beta L_{FICL}
+
+    where the labels drive the false-negative mask (views with the anchor's target, resp. intent, are removed
+    from the denominator), :math:`k(\cdot)` is the nearest of :math:`K` k-means centroids (re-fitted on all
+    training subsequences at the start of every epoch by :class:`recsys.trainers.ICSRecTrainer`) and
+    :math:`c(\cdot)` its L2-normalised centroid.
+
+    The model must be built on the *training* dataset (``train_data.dataset``, as RecBole does): its targets and
+    subsequences form the same-target lookup (a CSR table ``target -> sample rows``, stored as non-persistent
+    buffers so it follows the model's device).
+
+    Config keys (``recsys/models/ICSRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``tau``, ``sim``,
+    ``n_intents`` (:math:`K`), ``kmeans_niter``, ``kmeans_nredo``, ``fn_mask`` (false-negative masks on/off).
+    """
+
+    def __init__(self, config: Any, dataset: Any):
+        super().__init__(config, dataset)
+        self.lmd = float(_cfg(config, 'lmd', 0.1))
+        self.beta = float(_cfg(config, 'beta', 0.1))
+        self.tau = float(_cfg(config, 'tau', 1.0))
+        self.sim = str(_cfg(config, 'sim', 'dot'))
+        if self.sim not in SIMILARITIES:
+            raise ValueError(f"Expected 'sim' to be one of {SIMILARITIES} (got '{self.sim}')")
+        self.n_intents = int(_cfg(config, 'n_intents', 256))
+        if self.n_intents < 1:
+            raise ValueError(f"Expected 'n_intents' >= 1 (got {self.n_intents})")
+        self.kmeans_niter = int(_cfg(config, 'kmeans_niter', 20))
+        self.kmeans_nredo = int(_cfg(config, 'kmeans_nredo', 5))
+        self.fn_mask = bool(_cfg(config, 'fn_mask', True))
+        self.kmeans_seed = int(_cfg(config, 'seed', 1))
+
+        inter = dataset.inter_feat
+        seqs = inter[self.ITEM_SEQ].long()
+        lengths = inter[self.ITEM_SEQ_LEN].long()
+        targets = inter[self.ITEM_ID].long()
+        order = torch.argsort(targets, stable=True)
+        counts = torch.bincount(targets, minlength=self.n_items)
+        offsets = torch.zeros(counts.numel() + 1, dtype=torch.long)
+        offsets[1:] = torch.cumsum(counts, 0)
+        self.register_buffer('train_seq', seqs, persistent=False)
+        self.register_buffer('train_len', lengths, persistent=False)
+        self.register_buffer('target_order', order, persistent=False)
+        self.register_buffer('target_offsets', offsets, persistent=False)
+        self.register_buffer('intent_centroids', torch.empty(0, self.hidden_size), persistent=False)
+        self.register_buffer('intent_vectors', torch.empty(0, self.hidden_size), persistent=False)
+
+    # ----------------------------------------------------------------- coarse-grain positives
+    def same_target_positives(self, item_seq: Tensor, item_seq_len: Tensor, target: Tensor,
+                              generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+        r"""A training subsequence with the same target for each row, different from the row's own sequence
+        whenever one exists; otherwise the row itself. Returns ``(seq [B, L], len [B])``."""
+        target = target.long()
+        inside = target < self.target_offsets.numel() - 1
+        safe_target = torch.where(inside, target, torch.zeros_like(target))
+        start = self.target_offsets[safe_target]
+        count = torch.where(inside, self.target_offsets[safe_target + 1] - start, torch.zeros_like(start))
+        has = count > 0
+        n = torch.clamp(count, min=1)
+        u = torch.rand(target.shape, generator=generator, device=target.device)
+        r = torch.minimum((u * n).long(), n - 1)
+        first = self.target_order[torch.where(has, start + r, torch.zeros_like(start))]
+        same = (self.train_len[first] == item_seq_len) & (self.train_seq[first] == item_seq).all(dim=1)
+        # Redraw once among the other count - 1 candidates when the draw is the anchor's own sequence.
+        u2 = torch.rand(target.shape, generator=generator, device=target.device)
+        shift = 1 + torch.minimum((u2 * torch.clamp(n - 1, min=1)).long(), torch.clamp(n - 2, min=0))
+        second = self.target_order[torch.where(has, start + (r + shift) % n, torch.zeros_like(start))]
+        pick = torch.where(same & (count > 1), second, first)
+        seq = torch.where(has.unsqueeze(1), self.train_seq[pick], item_seq)
+        length = torch.where(has, self.train_len[pick], item_seq_len)
+        return seq, length
+
+    # ----------------------------------------------------------------- fine-grain intents
+    @property
+    def has_intents(self) -> bool:
+        """Whether :meth:`fit_intents` has run."""
+        return self.intent_centroids.numel() > 0
+
+    @torch.no_grad()
+    def encode_training_sequences(self, batch_size: int = 4096) -> Tensor:
+        r"""Representations :math:`h` of every training subsequence, ``[N, d]`` (eval mode, no dropout)."""
+        was_training = self.training
+        self.eval()
+        out = [self.forward(self.train_seq[i:i + batch_size], self.train_len[i:i + batch_size])
+               for i in range(0, self.train_seq.size(0), batch_size)]
+        self.train(was_training)
+        return torch.cat(out) if out else self.train_seq.new_zeros((0, self.hidden_size), dtype=torch.float)
+
+    def set_intents(self, centroids: Tensor) -> None:
+        """Install k-means centroids ``[K, d]`` (assignment uses them raw, :math:`c(\\cdot)` L2-normalised)."""
+        centroids = centroids.detach().to(self.item_embedding.weight)
+        self.intent_centroids = centroids
+        self.intent_vectors = torch.nn.functional.normalize(centroids, dim=-1)
+
+    def fit_intents(self, batch_size: int = 4096) -> Tensor:
+        """Encode all training subsequences, run k-means, install and return the centroids."""
+        centroids = kmeans(self.encode_training_sequences(batch_size), self.n_intents, self.kmeans_niter,
+                           self.kmeans_nredo, self.kmeans_seed)
+        self.set_intents(centroids)
+        return centroids
+
+    def assign_intents(self, h: Tensor) -> Tensor:
+        """Index of the nearest centroid (squared Euclidean) for each row of ``h``."""
+        return torch.cdist(h.detach(), self.intent_centroids).argmin(dim=1)
+
+    # ----------------------------------------------------------------- loss
+    def calculate_loss(self, interaction: Any) -> Tensor:
+        loss, h1 = self.rec_loss(interaction)
+        use_cicl, use_ficl = self.lmd != 0, self.beta != 0 and self.has_intents
+        if not (use_cicl or use_ficl):
+            return loss
+        item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
+        target = interaction[self.POS_ITEM_ID]
+        pos_seq, pos_len = self.same_target_positives(item_seq, item_seq_len, target)
+        h2 = self.forward(pos_seq, pos_len)
+        if use_cicl:
+            loss = loss + self.lmd * sequence_info_nce(h1, h2, self.tau, self.sim,
+                                                       labels=target if self.fn_mask else None)
+        if use_ficl:
+            ficl = h1.new_zeros(())
+            for h in (h1, h2):
+                ids = self.assign_intents(h)
+                ficl = ficl + sequence_info_nce(h, self.intent_vectors[ids], self.tau, self.sim,
+                                                labels=ids if self.fn_mask else None)
+            loss = loss + self.beta * ficl
+        return loss

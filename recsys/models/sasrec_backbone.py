@@ -1,0 +1,167 @@
+r"""SASRec on the project's backbone layer (:class:`graphcl.nn.TransformerEncoder`)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from recbole.model.abstract_recommender import SequentialRecommender
+from recbole.utils import InputType
+from torch import Tensor, nn
+
+from graphcl.nn.transformer_block import TransformerEncoder, map_recbole_state_dict
+
+__all__ = ['SASRecBackbone']
+
+
+def _cfg(config: Any, key: str, default: Any) -> Any:
+    value = config[key]
+    return default if value is None else value
+
+
+class SASRecBackbone(SequentialRecommender):
+    r"""SASRec (`"Self-Attentive Sequential Recommendation" <https://arxiv.org/abs/1808.09781>`_, Kang & McAuley,
+    ICDM 2018) as a RecBole model whose transformer is :class:`graphcl.nn.TransformerEncoder` (the backbone layer
+    in attention mode, dense fast path through ``scaled_dot_product_attention``).
+
+    For item ids :math:`s_1, \dots, s_n` with embeddings :math:`\mathbf{E}` and positions :math:`\mathbf{P}`:
+
+    .. math::
+        \mathbf{H}^{(0)} = \mathrm{drop}(\mathrm{LN}(\mathbf{E}_{s_t} + \mathbf{P}_t)), \quad
+        \mathbf{H}^{(l+1)} = \mathrm{Block}_l(\mathbf{H}^{(l)}) \text{ (causal, padding masked)}
+
+        \hat{y} = \operatorname{softmax}(\mathbf{E}\, \mathbf{h}_n), \quad
+        \mathcal{L}_{rec} = -\log \hat{y}_{s_{n+1}}
+
+    Parameter names match RecBole's ``SASRec`` except inside the encoder; :meth:`load_recbole_sasrec` loads a
+    RecBole ``SASRec`` state dict (the encoder keys are renamed by
+    :func:`graphcl.nn.transformer_block.map_recbole_state_dict`), after which both models give the same scores.
+
+    Config keys (see ``recsys/models/SASRecBackbone.yaml``): ``n_layers``, ``n_heads``, ``hidden_size``,
+    ``inner_size``, ``hidden_dropout_prob``, ``attn_dropout_prob``, ``hidden_act``, ``layer_norm_eps``,
+    ``initializer_range``, ``loss_type`` (``'CE'`` only), ``train_all_positions``.
+
+    With ``train_all_positions: True`` the recommendation loss is taken at every position of the input sequence
+    (target of position :math:`t` is :math:`s_{t+1}`, of the last one the sample's target), as the original SASRec;
+    :func:`recsys.pipeline.load_data` then keeps one training sample per user and window of
+    ``MAX_ITEM_LIST_LENGTH`` instead of every prefix, so an epoch visits each interaction once.
+
+    Shapes:
+        - **forward:** ``item_seq`` :math:`(B, L)`, ``item_seq_len`` :math:`(B)` -> :math:`(B, d)`
+        - **full_sort_predict:** -> :math:`(B, |\mathcal{I}|)` (``n_items`` columns, padding included)
+    """
+
+    input_type = InputType.POINTWISE
+
+    def __init__(self, config: Any, dataset: Any):
+        super().__init__(config, dataset)
+        self.n_layers = int(config['n_layers'])
+        self.n_heads = int(config['n_heads'])
+        self.hidden_size = int(config['hidden_size'])
+        self.inner_size = int(config['inner_size'])
+        self.hidden_dropout_prob = float(config['hidden_dropout_prob'])
+        self.attn_dropout_prob = float(config['attn_dropout_prob'])
+        self.hidden_act = str(_cfg(config, 'hidden_act', 'gelu'))
+        self.layer_norm_eps = float(_cfg(config, 'layer_norm_eps', 1e-12))
+        self.initializer_range = float(_cfg(config, 'initializer_range', 0.02))
+        self.loss_type = str(_cfg(config, 'loss_type', 'CE'))
+        if self.loss_type != 'CE':
+            raise ValueError(f"Expected 'loss_type' to be one of ['CE'] (got '{self.loss_type}')")
+        self.train_all_positions = bool(_cfg(config, 'train_all_positions', False))
+
+        self.item_embedding = nn.Embedding(self.n_items + self.num_special_tokens(config), self.hidden_size,
+                                           padding_idx=0)
+        self.position_embedding = nn.Embedding(self.max_seq_length, self.hidden_size)
+        self.trm_encoder = TransformerEncoder(
+            n_layers=self.n_layers, hidden=self.hidden_size, n_heads=self.n_heads, inner_size=self.inner_size,
+            hidden_dropout=self.hidden_dropout_prob, attn_dropout=self.attn_dropout_prob,
+            activation=self.hidden_act, layer_norm_eps=self.layer_norm_eps)
+        self.LayerNorm = nn.LayerNorm(self.hidden_size, eps=self.layer_norm_eps)
+        self.dropout = nn.Dropout(self.hidden_dropout_prob)
+        self.loss_fct = nn.CrossEntropyLoss()
+        self.apply(self._init_weights)
+
+    # ----------------------------------------------------------------- construction
+    def num_special_tokens(self, config: Any) -> int:
+        """Extra embedding rows after the ``n_items`` real ids (subclasses: e.g. a ``[mask]`` token)."""
+        return 0
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """RecBole's SASRec initialisation: :math:`\\mathcal{N}(0, \\sigma^2)` weights, zero biases, unit LayerNorm."""
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            module.weight.data.normal_(mean=0.0, std=self.initializer_range)
+        elif isinstance(module, nn.LayerNorm):
+            module.bias.data.zero_()
+            module.weight.data.fill_(1.0)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            module.bias.data.zero_()
+
+    def load_recbole_sasrec(self, state_dict: Dict[str, Tensor]) -> None:
+        r"""Load the weights of a RecBole ``SASRec`` (same sizes) into this model."""
+        mapped = {k: v for k, v in state_dict.items() if not k.startswith('trm_encoder.')}
+        mapped.update({f'trm_encoder.{k}': v
+                       for k, v in map_recbole_state_dict(state_dict, prefix='trm_encoder.').items()})
+        self.load_state_dict(mapped)
+
+    # ----------------------------------------------------------------- encoder
+    def encode(self, item_seq: Tensor) -> Tensor:
+        r"""Hidden states at every position, :math:`(B, L, d)`."""
+        positions = torch.arange(item_seq.size(1), device=item_seq.device).unsqueeze(0).expand_as(item_seq)
+        x = self.item_embedding(item_seq) + self.position_embedding(positions)
+        x = self.dropout(self.LayerNorm(x))
+        return self.trm_encoder(x, key_padding_mask=item_seq != 0, causal=True)
+
+    def forward(self, item_seq: Tensor, item_seq_len: Tensor) -> Tensor:
+        r"""Sequence representation: the hidden state at the last item, :math:`(B, d)`."""
+        return self.gather_indexes(self.encode(item_seq), item_seq_len - 1)
+
+    def item_weight(self) -> Tensor:
+        """Output embeddings of the ``n_items`` ids (special tokens excluded)."""
+        return self.item_embedding.weight[:self.n_items]
+
+    # ----------------------------------------------------------------- losses
+    @staticmethod
+    def shifted_targets(item_seq: Tensor, item_seq_len: Tensor, pos_items: Tensor) -> Tensor:
+        r"""Next-item target of every position: :math:`s_{t+1}` inside the sequence, the sample's target at the
+        last item, ``0`` on padding. Shape :math:`(B, L)`."""
+        targets = torch.zeros_like(item_seq)
+        targets[:, :-1] = item_seq[:, 1:]
+        rows = torch.arange(item_seq.size(0), device=item_seq.device)
+        targets[rows, item_seq_len - 1] = pos_items
+        valid = torch.arange(item_seq.size(1), device=item_seq.device).unsqueeze(0) < item_seq_len.unsqueeze(1)
+        return torch.where(valid, targets, torch.zeros_like(targets))
+
+    def rec_loss(self, interaction: Any) -> Tuple[Tensor, Tensor]:
+        r"""Cross-entropy over all items and the sequence representation :math:`(B, d)` it used."""
+        item_seq = interaction[self.ITEM_SEQ]
+        item_seq_len = interaction[self.ITEM_SEQ_LEN]
+        pos_items = interaction[self.POS_ITEM_ID]
+        if self.train_all_positions:
+            hidden = self.encode(item_seq)
+            targets = self.shifted_targets(item_seq, item_seq_len, pos_items)
+            valid = targets > 0
+            logits = hidden[valid] @ self.item_weight().t()
+            seq_output = self.gather_indexes(hidden, item_seq_len - 1)
+            return F.cross_entropy(logits, targets[valid]), seq_output
+        seq_output = self.forward(item_seq, item_seq_len)
+        logits = seq_output @ self.item_weight().t()
+        return self.loss_fct(logits, pos_items), seq_output
+
+    def calculate_loss(self, interaction: Any) -> Tensor:
+        """Training loss of one batch (scalar)."""
+        return self.rec_loss(interaction)[0]
+
+    # ----------------------------------------------------------------- scoring
+    def predict(self, interaction: Any) -> Tensor:
+        """Score of ``interaction[ITEM_ID]`` for each sequence, :math:`(B)`."""
+        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        return (seq_output * self.item_embedding(interaction[self.ITEM_ID])).sum(dim=-1)
+
+    def full_sort_predict(self, interaction: Any) -> Tensor:
+        """Scores of all ``n_items`` ids for each sequence, :math:`(B, n_{items})`."""
+        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        return seq_output @ self.item_weight().t()
+
+    def extra_repr(self) -> str:
+        return (f'n_items={self.n_items}, hidden_size={self.hidden_size}, n_layers={self.n_layers}, '
+                f'n_heads={self.n_heads}, max_seq_length={self.max_seq_length}')

@@ -1,0 +1,223 @@
+r"""The RecBole pipeline for our models, without ``recbole.quick_start``: config -> dataset -> dataloaders ->
+model -> trainer -> full-ranking evaluation.
+
+>>> import recsys
+>>> sorted(recsys.MODELS)
+['CL4SRec', 'ICSRec', 'MCLRec', 'SASRec', 'SASRecBackbone']
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, Union
+
+import numpy as np
+import torch
+from recbole.data import create_dataset, data_preparation
+from recbole.data.utils import get_dataloader
+from recbole.model.sequential_recommender import SASRec
+from recbole.utils import init_seed
+
+from .config import RecsysConfig, build_config, to_plain
+from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
+from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
+
+__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'one_sample_per_window', 'run', 'trainer_for']
+
+logger = logging.getLogger(__name__)
+
+#: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
+MODELS: Dict[str, type] = {
+    'SASRec': SASRec,
+    'SASRecBackbone': SASRecBackbone,
+    'CL4SRec': CL4SRec,
+    'MCLRec': MCLRec,
+    'ICSRec': ICSRec,
+}
+
+#: Model class -> Trainer class, most specific first.
+_TRAINERS: List[Tuple[type, type]] = [(MCLRec, MCLRecTrainer), (ICSRec, ICSRecTrainer)]
+
+
+def get_model(name: Union[str, type]) -> type:
+    r"""Model class from its name (case-insensitive) or the class itself.
+
+    Raises:
+        ValueError: naming the valid models.
+    """
+    if isinstance(name, type):
+        return name
+    for key, cls in MODELS.items():
+        if key.lower() == str(name).lower():
+            return cls
+    raise ValueError(f"Unknown model '{name}'. Valid models: {', '.join(MODELS)}")
+
+
+def trainer_for(model: Union[type, torch.nn.Module]) -> type:
+    r"""The Trainer class that implements ``model``'s update rule: :class:`~recsys.trainers.MCLRecTrainer`
+    (meta update), :class:`~recsys.trainers.ICSRecTrainer` (per-epoch k-means) or
+    :class:`~recsys.trainers.RecTrainer` (RecBole's loop) for everything else."""
+    cls = model if isinstance(model, type) else type(model)
+    for base, trainer in _TRAINERS:
+        if issubclass(cls, base):
+            return trainer
+    return RecTrainer
+
+
+def one_sample_per_window(train_data: Any, config: Any) -> Any:
+    r"""A training dataloader that keeps, per user, the last training sample and every
+    ``MAX_ITEM_LIST_LENGTH``-th one before it (counted from the end), instead of every prefix.
+
+    With ``train_all_positions`` the kept samples cover each training interaction exactly once as a target,
+    so an epoch costs :math:`O(\#\text{interactions} / L)` sequences instead of :math:`O(\#\text{interactions})`.
+    """
+    dataset = train_data.dataset
+    uid = dataset.inter_feat[dataset.uid_field].numpy()
+    n = uid.shape[0]
+    if n == 0:
+        return train_data
+    order = np.lexsort((np.arange(n), uid))  # rows grouped by user, time order kept
+    grouped = uid[order]
+    is_last = np.r_[grouped[1:] != grouped[:-1], True]
+    ends = np.where(is_last, np.arange(n), n)
+    group_end = np.minimum.accumulate(ends[::-1])[::-1]
+    rank_from_end = group_end - np.arange(n)
+    keep = np.sort(order[rank_from_end % int(config['MAX_ITEM_LIST_LENGTH']) == 0])
+    subset = dataset.copy(dataset.inter_feat[torch.from_numpy(keep)])
+    return get_dataloader(config, 'train')(config, subset, train_data._sampler, shuffle=config['shuffle'])
+
+
+def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:
+    r"""``(dataset, train_data, valid_data, test_data)`` for ``config`` (seeded with ``config['seed']``); with
+    ``train_all_positions`` the training loader keeps one sample per user window (:func:`one_sample_per_window`)."""
+    init_seed(config['seed'], config['reproducibility'])
+    dataset = create_dataset(config)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    if config['train_all_positions']:
+        train_data = one_sample_per_window(train_data, config)
+    return dataset, train_data, valid_data, test_data
+
+
+def _plain_metrics(result: Optional[Dict[str, Any]]) -> Dict[str, float]:
+    return {} if result is None else {str(k): float(v) for k, v in result.items()}
+
+
+@torch.no_grad()
+def export_topk(model: torch.nn.Module, eval_data: Any, k: int, path: Union[str, os.PathLike]) -> Path:
+    r"""Write the top-``k`` items of every user of ``eval_data`` (full ranking, padding excluded) as a TSV
+    ``user_id<TAB>item_1 ... item_k`` in original tokens; written atomically."""
+    if k < 1:
+        raise ValueError(f"Expected 'k' >= 1 (got {k})")
+    dataset = eval_data.dataset
+    uid_field, iid_field = dataset.uid_field, dataset.iid_field
+    device = next(model.parameters()).device
+    model.eval()
+    lines = [f'{uid_field}\ttop{k}_{iid_field}']
+    for batch in eval_data:
+        interaction = batch[0].to(device)
+        scores = model.full_sort_predict(interaction).view(len(interaction), -1)
+        scores[:, 0] = -np.inf
+        top = torch.topk(scores, min(k, scores.size(1) - 1), dim=1).indices.cpu().numpy()
+        users = dataset.id2token(uid_field, interaction[uid_field].cpu().numpy())
+        items = dataset.id2token(iid_field, top)
+        lines.extend(f'{u}\t{" ".join(map(str, row))}' for u, row in zip(users, items))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_text('\n'.join(lines) + '\n')
+    os.replace(tmp, path)
+    return path
+
+
+def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional[Dict[str, Any]] = None,
+        config_files: Optional[Iterable[Union[str, os.PathLike]]] = None, *,
+        out_dir: Optional[Union[str, os.PathLike]] = None, saved: bool = True,
+        resume: Optional[Union[str, os.PathLike]] = None, export_topk_k: Optional[int] = None,
+        epoch_callback: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+    r"""Train and evaluate ``model`` on ``dataset`` with RecBole's data pipeline and our trainers.
+
+    Args:
+        model (str or type): a name from :data:`MODELS` or a RecBole model class.
+        dataset (str, optional): see :data:`recsys.data.DATASETS`. (default: :obj:`'ml-100k'`)
+        config_dict (dict, optional): highest-precedence config entries. (default: :obj:`None`)
+        config_files (list of path, optional): user YAML files. (default: :obj:`None`)
+        out_dir (path, optional): where checkpoints go (``model.pth`` = best validation, ``last.pth`` = last
+            validated epoch); a temporary folder, deleted afterwards, when :obj:`None`. (default: :obj:`None`)
+        saved (bool, optional): keep the best-validation checkpoint and evaluate it (else the final weights).
+            (default: :obj:`True`)
+        resume (path, optional): a ``last.pth`` to continue from. (default: :obj:`None`)
+        export_topk_k (int, optional): also write ``topk.tsv`` (test users) into ``out_dir``. (default: :obj:`None`)
+        epoch_callback (callable, optional): called with each history record (see below). (default: :obj:`None`)
+
+    Returns:
+        dict: ``model``, ``dataset``, ``valid`` and ``test`` (metric -> value, best checkpoint), ``best_valid_score``,
+        ``best_epoch``, ``epochs_run``, ``history`` (per validated epoch: ``epoch``, ``valid_score``,
+        ``train_loss``, ``elapsed_s`` since training started), ``train_time_s``, ``checkpoint``, ``config``
+        (resolved, plain types) and ``n_train_samples``.
+    """
+    model_cls = get_model(model)
+    config = build_config(model_cls, dataset, config_dict, config_files)
+    tmp_dir = None
+    if out_dir is None:
+        tmp_dir = tempfile.TemporaryDirectory(prefix='recsys-')
+        out = Path(tmp_dir.name)
+    else:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+    config['checkpoint_dir'] = str(out)
+    try:
+        _, train_data, valid_data, test_data = load_data(config)
+        init_seed(config['seed'], config['reproducibility'])
+        net = model_cls(config, train_data.dataset).to(config['device'])
+        trainer = trainer_for(net)(config, net)
+        best_path, last_path = out / 'model.pth', out / 'last.pth'
+        if resume is not None:
+            trainer.resume_checkpoint(str(resume))
+        trainer.saved_model_file = str(best_path)
+
+        history: List[Dict[str, Any]] = []
+        start = time.perf_counter()
+
+        def on_epoch(epoch_idx: int, valid_score: float) -> None:
+            record = {'epoch': int(epoch_idx), 'valid_score': float(valid_score),
+                      'train_loss': float(trainer.train_loss_dict.get(epoch_idx, float('nan'))),
+                      'elapsed_s': time.perf_counter() - start}
+            history.append(record)
+            if saved:
+                trainer._save_checkpoint(epoch_idx, verbose=False, saved_model_file=str(last_path))
+            if epoch_callback is not None:
+                epoch_callback(record)
+
+        best_score, _ = trainer.fit(train_data, valid_data, saved=saved, show_progress=bool(config['show_progress']),
+                                    callback_fn=on_epoch)
+        train_time = time.perf_counter() - start
+        load_best = saved and best_path.is_file()
+        valid = trainer.evaluate(valid_data, load_best_model=load_best)
+        test = trainer.evaluate(test_data, load_best_model=load_best)
+        if export_topk_k:
+            export_topk(net, test_data, int(export_topk_k), out / 'topk.tsv')
+        best_epoch = None
+        if history:
+            scores = [h['valid_score'] for h in history]
+            best_epoch = history[int(np.argmax(scores) if config['valid_metric_bigger'] else np.argmin(scores))][
+                'epoch']
+        return {
+            'model': model_cls.__name__,
+            'dataset': config['dataset'],
+            'valid': _plain_metrics(valid),
+            'test': _plain_metrics(test),
+            'best_valid_score': float(best_score) if best_score is not None else None,
+            'best_epoch': best_epoch,
+            'epochs_run': len(trainer.train_loss_dict),
+            'history': history,
+            'train_time_s': train_time,
+            'checkpoint': str(best_path) if (load_best and tmp_dir is None) else None,
+            'n_train_samples': len(train_data.dataset),
+            'config': to_plain(dict(config.final_config_dict)),
+        }
+    finally:
+        if tmp_dir is not None:
+            tmp_dir.cleanup()

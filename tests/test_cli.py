@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from graphcl.cli import main
+
+
+def _train(tmp_path, *extra):
+    return main(["train", "grace", "--dataset", "synthetic", "--epochs", "3", "--quiet", "--out", str(tmp_path),
+                 *extra])
+
+
+def test_train_writes_all_outputs(tmp_path, capsys):
+    assert _train(tmp_path) == 0
+    for name in ("config.yaml", "metrics.json", "embeddings.npy", "clusters.npy", "checkpoint.pt"):
+        assert (tmp_path / name).exists(), name
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    emb = np.load(tmp_path / "embeddings.npy")
+    assert emb.dtype == np.float32 and emb.shape == (1200, 128)
+    assert 0 <= metrics["linear_probe"]["accuracy_mean"] <= 1
+    assert set(metrics["clustering"]) >= {"acc", "nmi", "ari", "f1", "modularity", "conductance"}
+    assert "linear probe accuracy" in capsys.readouterr().out
+
+
+def test_resume_extends_a_run(tmp_path):
+    assert _train(tmp_path) == 0
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "5", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epochs"] == 5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "nomethod", "--dataset", "synthetic"], "Unknown method 'nomethod'. Valid methods: .*grace"),
+    (["train", "grace", "--dataset", "nodata"], "Unknown dataset 'nodata'. Valid datasets: .*Cora"),
+    (["train", "grace", "--dataset", "synthetic", "--preset", "nopreset"],
+     "Unknown preset 'nopreset' for method 'grace'. Valid presets: Cora"),
+    (["train", "--resume", "/nonexistent/run"], "config.yaml is missing"),
+])
+def test_bad_input_gets_a_clear_error(argv, message, capsys):
+    assert main(argv + ["--quiet"]) == 2
+    import re
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_unknown_config_key_lists_valid_keys(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("learning_rate: 0.1\n")
+    assert main(["train", "grace", "--dataset", "synthetic", "--config", str(cfg), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown config key(s) ['learning_rate']" in err and "lr" in err
+
+
+def test_missing_data_names_the_path(tmp_path, capsys):
+    assert main(["train", "grace", "--dataset", "Cora", "--root", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "Cora") in err and "ind.cora.x" in err
+
+
+def test_list_shows_methods_datasets_presets(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "grace" in out and "Cora" in out and "synthetic" in out and "CiteSeer" in out
