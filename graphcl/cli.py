@@ -1,7 +1,7 @@
 """``graphcl``: train a method on a dataset, or list what is available.
 
     graphcl train METHOD --dataset NAME [--root DIR] [--config FILE.yaml] [--preset NAME] [--epochs N]
-                  [--seed S] [--device D] [--out DIR] [--resume DIR] [--quiet]
+                  [--seed S] [--device D] [--threads T] [--out DIR] [--resume DIR] [--quiet]
     graphcl list
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int)
     train.add_argument("--seed", type=int)
     train.add_argument("--device", default="cpu")
+    train.add_argument("--threads", type=int, help="torch intra-op CPU threads (default: torch's choice)")
     train.add_argument("--out", help="output folder (default: runs/<method>-<dataset>-<time>/)")
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -59,6 +60,9 @@ def _summary(metrics: dict) -> str:
         c = metrics["clustering"]
         lines.append("  clustering (" + c["source"] + "): " + ", ".join(
             f"{k.upper()} {c[k]:.4f}" for k in ("acc", "nmi", "ari", "f1", "modularity", "conductance") if k in c))
+    if "link_prediction" in metrics:
+        lp = metrics["link_prediction"]
+        lines.append(f"  link prediction: AUC {lp['auc']:.4f}, AP {lp['ap']:.4f}")
     lines.append(f"  outputs: {metrics['out']}")
     return "\n".join(lines)
 
@@ -70,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .runner import run  # heavy imports only when training
 
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.resume is None and (args.method is None or args.dataset is None):
         print("graphcl train: give METHOD and --dataset, or --resume DIR", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import yaml
 from torch_geometric.data import Data
 
 from .data import load_graph
-from .eval import clustering_metrics, kmeans, linear_probe
+from .eval import clustering_metrics, kmeans, link_prediction_scores, linear_probe, split_edges
 from .methods import get_method, resolve_config
 from .train import CHECKPOINT_NAME, fit, load_checkpoint, write_json, write_npy, write_yaml
 
@@ -84,6 +84,10 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
     config["device"] = str(device)
     write_yaml(out / "config.yaml", config)
 
+    split = None
+    if config.get("link_prediction"):  # hold out edges before training: the method never sees them
+        split = split_edges(data, val_ratio=0.0, test_ratio=0.1, seed=int(config["eval_seed"]))
+        data = split.train_data
     started = time.perf_counter()
     model = method_cls(data, config, device)
     losses = fit(model, int(config["epochs"]), out, checkpoint, int(config["checkpoint_every"]), progress)
@@ -91,6 +95,10 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
 
     embeddings = model.embed().float()
     metrics, clusters = evaluate_embeddings(embeddings, data, config, model.predict_clusters())
+    if split is not None:
+        metrics["link_prediction"] = link_prediction_scores(embeddings.cpu(), split.test_pos, split.test_neg)
+        metrics["link_prediction"]["protocol"] = ("10% of edges and as many non-edges held out before training; "
+                                                  "score = embedding dot product")
     metrics.update({"method": method_cls.name, "dataset": dataset, "epochs": int(config["epochs"]),
                     "final_loss": losses[-1] if losses else None, "train_seconds": train_seconds,
                     "machine": f"{platform.node()} ({platform.processor() or platform.machine()}, "

@@ -150,6 +150,8 @@ def margin_regularizer(z1: Tensor, z2: Tensor, temperature: float = 1.0, similar
     one positive and :math:`2B - 2` negatives); with ``per_row=False`` (the paper's text) over the whole batch.
     Means run over all positive, resp. negative, entries.
 
+    A batch of one pair has no negatives: :math:`R = 0`.
+
     Args:
         z1 (torch.Tensor): ``[B, D]`` first views.
         z2 (torch.Tensor): ``[B, D]`` second views.
@@ -161,14 +163,25 @@ def margin_regularizer(z1: Tensor, z2: Tensor, temperature: float = 1.0, similar
         - **input:** :math:`(B, D)`, :math:`(B, D)`
         - **output:** scalar
     """
-    pos, neg = contrast_scores(z1, z2, temperature, similarity)
+    _check(z1, z2, temperature, similarity)
+    batch = z1.size(0)
+    if batch < 2:  # no negatives
+        return z1.new_zeros(())
+    sim = _similarity(z1, z2, temperature, similarity)
+    idx = torch.arange(2 * batch, device=z1.device)
+    positive = (idx + batch) % (2 * batch)
+    pos = sim[idx, positive]  # [2B]
+    is_neg = ~torch.eye(2 * batch, dtype=torch.bool, device=z1.device)
+    is_neg[idx, positive] = False
+    # masked reductions instead of boolean indexing (no nonzero / index_put on the 2B x 2B matrix)
+    neg_max = sim.masked_fill(~is_neg, float('-inf')).max(dim=1).values  # [2B]
     if per_row:
-        min_pos = pos.unsqueeze(1)  # one positive per row
-        max_neg = neg.max(dim=1, keepdim=True).values
+        min_pos, max_neg = pos, neg_max
     else:
-        min_pos = pos.min()
-        max_neg = neg.max()
+        min_pos, max_neg = pos.min(), neg_max.max()
     o_min = torch.minimum(min_pos, max_neg)
     o_max = torch.maximum(min_pos, max_neg)
-    pos = pos.unsqueeze(1) if per_row else pos
-    return torch.clamp(pos - o_min, min=0).mean() + torch.clamp(o_max - neg, min=0).mean()
+    pos_term = torch.clamp(pos - o_min, min=0).mean()
+    o_max = o_max.unsqueeze(-1) if per_row else o_max
+    neg_term = (torch.clamp(o_max - sim, min=0) * is_neg).sum() / (2 * batch * (2 * batch - 2))
+    return pos_term + neg_term

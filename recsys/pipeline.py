@@ -7,12 +7,11 @@ model -> trainer -> full-ranking evaluation.
 """
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -26,8 +25,6 @@ from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
 __all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'one_sample_per_window', 'run', 'trainer_for']
-
-logger = logging.getLogger(__name__)
 
 #: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
 MODELS: Dict[str, type] = {
@@ -154,9 +151,9 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
 
     Returns:
         dict: ``model``, ``dataset``, ``valid`` and ``test`` (metric -> value, best checkpoint), ``best_valid_score``,
-        ``best_epoch``, ``epochs_run``, ``history`` (per validated epoch: ``epoch``, ``valid_score``,
-        ``train_loss``, ``elapsed_s`` since training started), ``train_time_s``, ``checkpoint``, ``config``
-        (resolved, plain types) and ``n_train_samples``.
+        ``best_epoch``, ``epochs_run`` (epochs trained in total, resumed ones included), ``history`` (per
+        validated epoch: ``epoch``, ``valid_score``, ``train_loss``, ``elapsed_s`` since training started),
+        ``train_time_s``, ``checkpoint``, ``config`` (resolved, plain types) and ``n_train_samples``.
     """
     model_cls = get_model(model)
     config = build_config(model_cls, dataset, config_dict, config_files)
@@ -211,7 +208,7 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             'test': _plain_metrics(test),
             'best_valid_score': float(best_score) if best_score is not None else None,
             'best_epoch': best_epoch,
-            'epochs_run': len(trainer.train_loss_dict),
+            'epochs_run': (max(trainer.train_loss_dict) + 1) if trainer.train_loss_dict else trainer.start_epoch,
             'history': history,
             'train_time_s': train_time,
             'checkpoint': str(best_path) if (load_best and tmp_dir is None) else None,

@@ -3,8 +3,14 @@
 import os
 from pathlib import Path
 
+import torch
+
 os.environ.setdefault("GRAPHCL_OFFLINE", "1")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "GRAPHCL_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["GRAPHCL_DATA"] = str(_SHARED)
 
+
+# One intra-op thread: the suite's tensors are tiny, and OpenMP threads spinning against each other (or against
+# other processes on a 2-core machine) made small scatters 1000x slower.
+torch.set_num_threads(1)

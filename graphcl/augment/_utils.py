@@ -2,13 +2,14 @@
 or node-level attribute aligned and keeps a :class:`~torch_geometric.data.Batch` consistent (slices, ptr)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+import weakref
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-__all__ = ['check_prob', 'rand', 'pair_uniform', 'edge_keys', 'node_keys', 'select_edges', 'set_edges',
+__all__ = ['check_prob', 'rand', 'randint', 'pair_inverse', 'pair_uniform', 'edge_keys', 'node_keys', 'select_edges', 'set_edges',
            'select_nodes', 'graph_ptr', 'num_nodes_of']
 
 
@@ -40,12 +41,27 @@ def num_nodes_of(data: Data) -> int:
     return n
 
 
-def pair_uniform(edge_index: Tensor, num_nodes: int, generator: Optional[torch.Generator]) -> Tensor:
-    """One uniform draw per unordered pair ``{u, v}``, shared by ``(u, v)`` and ``(v, u)`` (shape ``[E]``)."""
+_PAIR_CACHE: list = []  # one entry: (weakref to edge_index, version, num_nodes, num_pairs, inverse)
+
+
+def pair_inverse(edge_index: Tensor, num_nodes: int) -> Tuple[int, Tensor]:
+    """Index of each edge's unordered pair ``{u, v}`` in ``0..P-1`` and ``P``; memoised for the last
+    ``edge_index`` seen (weak reference, invalidated by in-place changes), since views of one graph reuse it."""
+    if _PAIR_CACHE:
+        ref, version, n, num_pairs, inverse = _PAIR_CACHE[0]
+        if ref() is edge_index and version == edge_index._version and n == num_nodes:
+            return num_pairs, inverse
     row, col = edge_index
     key = torch.minimum(row, col) * num_nodes + torch.maximum(row, col)
     uniq, inverse = torch.unique(key, return_inverse=True)
-    return rand(uniq.numel(), generator, edge_index.device)[inverse]
+    _PAIR_CACHE[:] = [(weakref.ref(edge_index), edge_index._version, num_nodes, uniq.numel(), inverse)]
+    return uniq.numel(), inverse
+
+
+def pair_uniform(edge_index: Tensor, num_nodes: int, generator: Optional[torch.Generator]) -> Tensor:
+    """One uniform draw per unordered pair ``{u, v}``, shared by ``(u, v)`` and ``(v, u)`` (shape ``[E]``)."""
+    num_pairs, inverse = pair_inverse(edge_index, num_nodes)
+    return rand(num_pairs, generator, edge_index.device)[inverse]
 
 
 def edge_keys(data: Data) -> List[str]:

@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 from torch_geometric.data import Data
 
-from ._utils import edge_keys, graph_ptr, randint, set_edges, check_prob
+from ._utils import edge_keys, graph_ptr, randint, set_edges
 from .base import Augmenter
 
 __all__ = ['EdgeAdding']

@@ -105,7 +105,7 @@ def split_edges(data: Data, val_ratio: float = 0.0, test_ratio: float = 0.1, see
     val_keys, test_keys = perm[:n_val], perm[n_val:n_val + n_test]
     held = torch.cat([val_keys, test_keys])
     keep = ~torch.isin(_pair_keys(ei, n), held) | ~not_loop
-    train = data.clone() if False else _subset_edges(data, keep.to(data.edge_index.device))
+    train = _subset_edges(data, keep.to(data.edge_index.device))
     neg = sample_non_edges(ei, n, n_val + n_test, g)
 
     def as_index(keys: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "eval_splits": 5,        # (int) random 10/10/80 splits of the linear probe
     "eval_seed": 0,          # (int) seed of the first probe split / k-means
     "checkpoint_every": 50,  # (int) epochs between checkpoints (and at the end)
+    "link_prediction": False,  # (bool) hold out 10% of edges (and as many non-edges) before training; report AUC/AP
 }
 
 

@@ -1,7 +1,7 @@
 """GRACE: two augmented views, a shared GCN encoder, a projection head and the two-view InfoNCE loss."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -39,13 +39,18 @@ class GRACE(Method):
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
         super().__init__(data, config, device)
+        self.views = self.build_views()
+        self.loss = self.build_loss()
+
+    def build_views(self) -> list[tuple[Callable[[Data], Data], Callable[[Data], Data]]]:
+        """(structure augmenter, feature augmenter) for each of the two views."""
         c = self.config
-        self.views = [
-            (EdgeRemoving(c[f"drop_edge_rate_{k}"], undirected=c["undirected_drop"], generator=self.generator),
-             FeatureMasking(c[f"drop_feature_rate_{k}"], generator=self.generator))
-            for k in (1, 2)
-        ]
-        self.loss = InfoNCELoss(temperature=c["tau"], batch_size=c["loss_batch_size"])
+        return [(EdgeRemoving(c[f"drop_edge_rate_{k}"], undirected=c["undirected_drop"], generator=self.generator),
+                 FeatureMasking(c[f"drop_feature_rate_{k}"], generator=self.generator))
+                for k in (1, 2)]
+
+    def build_loss(self) -> nn.Module:
+        return InfoNCELoss(temperature=self.config["tau"], batch_size=self.config["loss_batch_size"])
 
     def build_model(self) -> nn.Module:
         c = self.config

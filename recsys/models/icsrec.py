@@ -1,7 +1,6 @@
 r"""ICSRec: intent contrastive learning with same-target subsequences and k-means intents."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -12,8 +11,6 @@ from ..losses import SIMILARITIES, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
 
 __all__ = ['ICSRec', 'kmeans']
-
-logger = logging.getLogger(__name__)
 
 
 def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) -> Tensor:

@@ -53,3 +53,14 @@ def test_keeps_unknown_edge_level_attributes():
     data.edge_type = torch.arange(data.num_edges)
     out = EdgeRemoving(0.5, generator=torch.Generator().manual_seed(3))(data)
     assert torch.equal(data.edge_index[:, out.edge_type], out.edge_index)
+
+
+
+def test_pair_cache_follows_in_place_changes():
+    data = Data(edge_index=make_graph(20, 0.3).edge_index.clone(), num_nodes=20)
+    aug = EdgeRemoving(0.5, generator=torch.Generator().manual_seed(0))
+    aug(data)  # caches the pair index of this edge_index tensor
+    perm = torch.randperm(data.num_edges, generator=torch.Generator().manual_seed(1))
+    data.edge_index[:] = data.edge_index[:, perm].clone()  # same tensor object, edges reordered in place
+    for _ in range(20):
+        assert is_undirected(aug(data).edge_index, 20)  # a stale pair index would split pairs

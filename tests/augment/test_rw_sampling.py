@@ -1,6 +1,5 @@
 import pytest
 import torch
-from torch_geometric.data import Data
 
 from graphcl.augment import RWSampling, random_walk
 

@@ -1,0 +1,184 @@
+"""Sequential recommenders side by side on one dataset: RecBole's SASRec, SASRec on our backbone, CL4SRec, MCLRec
+and ICSRec, with the same seeds, protocol and data.
+
+    python benchmarks/seqrec.py                                   # ml-100k, 3 seeds, each model's defaults
+    python benchmarks/seqrec.py --epochs 20 --seeds 2020          # a shorter look
+    python benchmarks/seqrec.py --all-positions                   # our models: one sample per user window
+    python benchmarks/seqrec.py --smoke                           # tiny slice, 2 epochs: checks the script runs
+    python benchmarks/seqrec.py --device cuda --threads 4         # on a GPU
+
+Every (model, seed) is one :func:`recsys.run` (RecBole's data pipeline, leave-one-out split, full ranking over all
+items, early stopping on the validation metric, test metrics of the best-validation checkpoint). The report gives
+per model the mean and standard deviation over seeds of the test metrics, the epochs run, the training wall time
+(validation included, final test excluded), seconds per epoch, and the time-to-quality: the wall time until the
+validation metric first reaches ``--target`` (default 0.95) times the mean best validation score of the reference
+model (the first of ``--models``, RecBole's SASRec by default). The Markdown report (command, seeds, machine,
+table) is written atomically to ``--output``; ``--json`` also keeps every run's history.
+
+``--all-positions`` trains our models as the original SASRec does: the loss is taken at every position of the
+input sequence and the training set keeps one sample per user and window of ``MAX_ITEM_LIST_LENGTH`` instead of
+every prefix (about ``MAX_ITEM_LIST_LENGTH`` times fewer sequences per epoch, each interaction still a target
+once). RecBole's SASRec always trains on every prefix. Measured on the CI machine (2 shared cores), RecBole's
+SASRec on ml-100k costs minutes per epoch on every prefix: run the full benchmark on a GPU or a free machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import recsys  # noqa: E402  (applies recsys.compat)
+
+DEFAULT_MODELS = ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
+METRICS = ['hit@5', 'hit@10', 'hit@20', 'ndcg@5', 'ndcg@10', 'ndcg@20', 'mrr@10', 'recall@20']
+#: The smoke configuration: 79 users of ml-100k (20-22 interactions), sequences of 10, one narrow layer.
+SMOKE = {'user_inter_num_interval': '[20,22]', 'MAX_ITEM_LIST_LENGTH': 10, 'n_layers': 1, 'hidden_size': 16,
+         'inner_size': 32, 'augmenter_sizes': [16, 8, 16], 'n_intents': 8, 'kmeans_nredo': 1,
+         'train_batch_size': 256, 'eval_batch_size': 512}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--dataset', default='ml-100k', help=f"one of {', '.join(recsys.DATASETS)} (default: ml-100k)")
+    p.add_argument('--models', nargs='+', default=DEFAULT_MODELS, help='models; the first is the TTQ reference')
+    p.add_argument('--seeds', nargs='+', type=int, default=[2020, 2021, 2022])
+    p.add_argument('--epochs', type=int, help="maximum epochs (default: each model's config, 100)")
+    p.add_argument('--all-positions', action='store_true', help='our models: loss at every position')
+    p.add_argument('--target', type=float, default=0.95, help='time-to-quality fraction of the reference score')
+    p.add_argument('--valid-metric', default='NDCG@10',
+                   help='validation metric of every run (early stopping and TTQ), the same for all models')
+    p.add_argument('--config', action='append', default=[], help='extra YAML config for every run')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (default 1: on a shared 2-core machine more threads run slower)')
+    p.add_argument('--smoke', action='store_true', help='tiny slice of ml-100k, 2 epochs, first seed only')
+    p.add_argument('--output', default='benchmarks/results/seqrec.md')
+    p.add_argument('--json', help='also write every run (metrics and history) to this JSON file')
+    return p
+
+
+def _machine(device: str) -> str:
+    gpu = f', {torch.cuda.get_device_name(0)}' if device.startswith('cuda') and torch.cuda.is_available() else ''
+    return (f'{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs{gpu}), Python '
+            f'{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, '
+            f'RecBole {recsys.compat.require_recbole().__version__}, {torch.get_num_threads()} torch thread(s), '
+            f'device {device}')
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _mean_std(values: List[float]) -> str:
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.4f}'
+    return f'{np.mean(values):.4f} ± {np.std(values):.4f}'
+
+
+def time_to_quality(history: List[Dict[str, Any]], threshold: float) -> Optional[float]:
+    """Wall time (s) of the first validation at or above ``threshold``, or ``None``."""
+    for record in history:
+        if record['valid_score'] >= threshold:
+            return record['elapsed_s']
+    return None
+
+
+def run_all(args: argparse.Namespace) -> List[Dict[str, Any]]:
+    runs = []
+    for name in args.models:
+        for seed in args.seeds:
+            config: Dict[str, Any] = dict(SMOKE) if args.smoke else {}
+            config.update(seed=seed, device=args.device, valid_metric=args.valid_metric)
+            if args.epochs is not None:
+                config['epochs'] = args.epochs
+            if args.all_positions and name != 'SASRec':
+                config['train_all_positions'] = True
+            start = time.perf_counter()
+            result = recsys.run(name, args.dataset, config, args.config)
+            result['wall_s'] = time.perf_counter() - start
+            result['seed'] = seed
+            result.pop('config', None)
+            print(f"{name:15s} seed {seed}: {result['epochs_run']} epochs, {result['train_time_s']:.1f} s, "
+                  f"test ndcg@10 {result['test']['ndcg@10']:.4f}", flush=True)
+            runs.append(result)
+    return runs
+
+
+def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -> str:
+    reference = args.models[0]
+    ref_best = [r['best_valid_score'] for r in runs if r['model'] == reference and r['best_valid_score'] is not None]
+    threshold = args.target * float(np.mean(ref_best)) if ref_best else float('inf')
+    valid_metric = f'validation {args.valid_metric}'
+    lines = [
+        f'# Sequential recommendation on {args.dataset}' + (' (smoke configuration)' if args.smoke else ''),
+        '',
+        f'- command: `{command}`',
+        f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}",
+        f'- machine: {_machine(args.device)}',
+        f"- seeds: {', '.join(map(str, args.seeds))}",
+        f"- protocol: RecBole leave-one-out (last item test, second last validation), full ranking over all items, "
+        f"early stopping on the validation metric, test metrics of the best-validation checkpoint",
+        f"- training samples: {'one per user window, loss at every position (our models)' if args.all_positions else 'every prefix (RecBole augmentation)'}",
+        f'- time-to-quality (TTQ): wall time until the {valid_metric} reaches {args.target:g} x the mean best '
+        f'validation score of {reference} ({threshold:.4f}); "-" = not reached',
+        '',
+        '| model | ' + ' | '.join(m.upper().replace('HIT', 'HR') for m in METRICS) +
+        ' | epochs | train s | s/epoch | TTQ s |',
+        '|---|' + '---|' * (len(METRICS) + 4),
+    ]
+    for name in args.models:
+        rs = [r for r in runs if r['model'] == name]
+        if not rs:
+            continue
+        cells = [_mean_std([r['test'][m] for r in rs]) for m in METRICS]
+        epochs = [r['epochs_run'] for r in rs]
+        train = [r['train_time_s'] for r in rs]
+        per_epoch = [r['train_time_s'] / max(r['epochs_run'], 1) for r in rs]
+        ttq = [time_to_quality(r['history'], threshold) for r in rs]
+        reached = [t for t in ttq if t is not None]
+        ttq_cell = (f'{np.mean(reached):.1f}' + (f' ({len(reached)}/{len(ttq)})' if len(reached) < len(ttq) else '')
+                    if reached else '-')
+        lines.append(f'| {name} | ' + ' | '.join(cells) +
+                     f' | {np.mean(epochs):.1f} | {np.mean(train):.1f} | {np.mean(per_epoch):.2f} | {ttq_cell} |')
+    lines += ['', 'Cells: mean ± standard deviation over seeds. Time includes validation after every epoch.', '']
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.seeds = args.seeds[:1]
+        args.epochs = 2 if args.epochs is None else args.epochs
+    for name in args.models:
+        recsys.get_model(name)  # fail early on a typo
+    command = 'python benchmarks/seqrec.py ' + ' '.join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
+                                                                                 else argv))
+    runs = run_all(args)
+    text = report(args, runs, command.strip())
+    _atomic_write(Path(args.output), text)
+    if args.json:
+        _atomic_write(Path(args.json), json.dumps(runs, indent=1) + '\n')
+    print(text)
+    print(f'written to {args.output}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

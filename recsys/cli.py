@@ -1,0 +1,192 @@
+"""``recsys``: train a sequential recommender through RecBole, or list what is available.
+
+    recsys train MODEL --dataset NAME [--config FILE.yaml ...] [--epochs N] [--seed S] [--device D]
+                 [--out DIR] [--resume DIR] [--export-topk K] [--quiet]
+    recsys list
+
+Outputs in ``--out`` (default ``runs/<model>-<dataset>-<time>/``): ``metrics.json`` (validation and test
+Hit/NDCG/MRR/Recall@5/10/20 with full ranking, history, timings), ``config.yaml`` (the resolved RecBole config),
+``model.pth`` (best validation checkpoint), ``last.pth`` (last validated epoch, for ``--resume``), ``args.json``,
+``log.txt`` and, with ``--export-topk K``, ``topk.tsv``. Every file is written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+__all__ = ['main']
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='recsys', description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    train = sub.add_parser('train', help='train a model and evaluate it (full ranking, leave-one-out)')
+    train.add_argument('model', nargs='?', help='a model name (see `recsys list`)')
+    train.add_argument('--dataset', help='a dataset name (see `recsys list`)')
+    train.add_argument('--config', action='append', default=[], metavar='FILE.yaml',
+                       help='YAML file of RecBole config keys (repeatable; later files win)')
+    train.add_argument('--epochs', type=int, help='maximum epochs')
+    train.add_argument('--seed', type=int, help='random seed')
+    train.add_argument('--device', help="'auto' (default), 'cpu', 'cuda' or 'cuda:<index>'")
+    train.add_argument('--out', help='output folder (default: runs/<model>-<dataset>-<time>/)')
+    train.add_argument('--resume', metavar='DIR', help="a previous run's folder: continue from its last.pth")
+    train.add_argument('--export-topk', type=int, metavar='K', help='write the top-K items of each test user')
+    train.add_argument('--quiet', action='store_true', help='print only the final summary')
+    sub.add_parser('list', help='models and datasets')
+    return parser
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _list() -> str:
+    from .data import DATASETS, SEQREC_DATASETS, data_root
+    from .pipeline import MODELS, trainer_for
+    lines = ['models:']
+    for name, cls in MODELS.items():
+        origin = 'RecBole' if cls.__module__.startswith('recbole') else 'recsys'
+        lines.append(f'  {name:15s} {origin:8s} trainer: {trainer_for(cls).__name__}')
+    lines.append('datasets:')
+    root = data_root()
+    for name in DATASETS:
+        if name in SEQREC_DATASETS:
+            path = root / 'seqrec' / f'{name}.txt'
+            where = str(path) if path.is_file() else f'missing: {path} (set GRAPHCL_DATA)'
+        else:
+            where = 'shipped in the RecBole wheel'
+        lines.append(f'  {name:20s} {where}')
+    return '\n'.join(lines)
+
+
+def _summary(result: Dict[str, Any]) -> str:
+    test = result['test']
+    keys = [k for k in ('hit@10', 'ndcg@10', 'mrr@10', 'recall@20') if k in test]
+    return (f"{result['model']} on {result['dataset']}: {result['epochs_run']} epochs, "
+            f"{result['train_time_s']:.1f} s; test " + ', '.join(f'{k} {test[k]:.4f}' for k in keys))
+
+
+def _resolve_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """Merge a resumed run's ``args.json`` with the command line (the command line wins)."""
+    saved: Dict[str, Any] = {}
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / 'args.json').is_file() or not (run_dir / 'last.pth').is_file():
+            raise ValueError(f"'--resume {run_dir}' needs a previous run folder with args.json and last.pth")
+        saved = json.loads((run_dir / 'args.json').read_text())
+    model = args.model or saved.get('model')
+    dataset = args.dataset or saved.get('dataset')
+    if not model:
+        raise ValueError('missing MODEL (see `recsys list`)')
+    if not dataset:
+        raise ValueError('missing --dataset NAME (see `recsys list`)')
+    config_dict = dict(saved.get('config_dict', {}))
+    for key, value in (('epochs', args.epochs), ('seed', args.seed), ('device', args.device)):
+        if value is not None:
+            config_dict[key] = value
+    return {'model': model, 'dataset': dataset,
+            'config_files': list(saved.get('config_files', [])) + [os.path.abspath(f) for f in args.config],
+            'config_dict': config_dict}
+
+
+def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
+    """Validate the command line (ValueError on a bad model, dataset, file or option)."""
+    from .data import resolve_dataset
+    from .pipeline import get_model
+    spec = _resolve_args(args)
+    model_cls = get_model(spec['model'])  # ValueError listing the valid models
+    dataset = resolve_dataset(spec['dataset'])  # ValueError listing the valid datasets
+    spec['model'], spec['dataset'] = model_cls.__name__, dataset
+    for f in spec['config_files']:
+        if not os.path.isfile(f):
+            raise ValueError(f"config file not found: '{f}'")
+    if args.export_topk is not None and args.export_topk < 1:
+        raise ValueError(f"Expected '--export-topk' >= 1 (got {args.export_topk})")
+    return dict(spec, model_cls=model_cls)
+
+
+def _train(args: argparse.Namespace, spec: Dict[str, Any]) -> int:
+    from .config import to_plain
+    from .pipeline import run
+    model_cls, dataset = spec.pop('model_cls'), spec['dataset']
+    if args.out:
+        out = Path(args.out)
+    elif args.resume:
+        out = Path(args.resume)
+    else:
+        out = Path('runs') / f"{spec['model']}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    resume = str(Path(args.resume) / 'last.pth') if args.resume else None
+    previous: Dict[str, Any] = {}
+    if args.resume:
+        if (Path(args.resume) / 'metrics.json').is_file():
+            previous = json.loads((Path(args.resume) / 'metrics.json').read_text())
+        if Path(args.resume).resolve() != out.resolve():
+            # keep the resumed run intact: continue from copies of its checkpoints in the new folder
+            import shutil
+            for name in ('last.pth', 'model.pth'):
+                if (Path(args.resume) / name).is_file():
+                    shutil.copyfile(Path(args.resume) / name, out / name)
+            resume = str(out / 'last.pth')
+    _atomic_write(out / 'args.json', json.dumps(spec, indent=1) + '\n')
+
+    root = logging.getLogger()
+    handler = logging.FileHandler(out / 'log.txt')
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+    def on_epoch(record: Dict[str, Any]) -> None:
+        if not args.quiet:
+            print(f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  valid {record['valid_score']:.4f}"
+                  f"  ({record['elapsed_s']:.1f} s)", flush=True)
+
+    try:
+        result = run(model_cls, dataset, spec['config_dict'], spec['config_files'], out_dir=out, resume=resume,
+                     export_topk_k=args.export_topk, epoch_callback=on_epoch)
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(previous_level)
+    import yaml
+    config = result.pop('config')
+    if previous.get('history'):  # keep the epochs of the resumed run in the history
+        first = result['history'][0]['epoch'] if result['history'] else float('inf')
+        result['history'] = [h for h in previous['history'] if h['epoch'] < first] + result['history']
+    _atomic_write(out / 'config.yaml', yaml.safe_dump(to_plain(config), sort_keys=True))
+    metrics = dict(result, command=' '.join(['recsys'] + list(args.argv)))
+    _atomic_write(out / 'metrics.json', json.dumps(metrics, indent=1) + '\n')
+    print(_summary(result))
+    print(f'outputs in {out}')
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``recsys`` console script. Returns the exit status (0 ok, 2 usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.command == 'list':
+        print(_list())
+        return 0
+    try:
+        spec = _prepare(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f'recsys: error: {exc}', file=sys.stderr)
+        return 2
+    return _train(args, spec)
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())
