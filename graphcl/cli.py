@@ -3,6 +3,7 @@
     graphcl train METHOD --dataset NAME [--root DIR] [--config FILE.yaml] [--preset NAME] [--epochs N]
                   [--seed S] [--device D] [--threads T] [--out DIR] [--resume DIR] [--quiet]
     graphcl list
+    graphcl bench clustering [--datasets ...] [--methods ...] [--seeds N] ...
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("list", help="methods, datasets and presets")
+    bench = sub.add_parser("bench", help="run a benchmark (`graphcl bench clustering --help`)")
+    bench.add_argument("name", choices=["clustering"])
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options")
     return parser
 
 
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(_list())
         return 0
+    if args.command == "bench":
+        from .bench.clustering import main as clustering_benchmark
+
+        return clustering_benchmark(args.args)
     from .runner import run  # heavy imports only when training
 
     if args.threads is not None:

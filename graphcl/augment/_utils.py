@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-__all__ = ['check_prob', 'rand', 'randint', 'pair_inverse', 'pair_uniform', 'edge_keys', 'node_keys', 'select_edges', 'set_edges',
+__all__ = ['check_prob', 'rand', 'randint', 'scale_columns', 'pair_inverse', 'pair_uniform', 'edge_keys', 'node_keys',
+           'select_edges', 'set_edges',
            'select_nodes', 'graph_ptr', 'num_nodes_of']
 
 
@@ -32,6 +33,16 @@ def randint(high: Tensor, generator: Optional[torch.Generator]) -> Tensor:
     """Element-wise ``floor(U * high)``, i.e. a uniform integer in ``[0, high)`` per entry (``high >= 1``)."""
     u = rand(high.shape, generator, high.device)
     return torch.minimum((u * high).long(), high - 1)
+
+
+def scale_columns(x: Tensor, scale: Tensor) -> Tensor:
+    """``x * scale`` per column (``scale`` of shape ``[F]``), also for a sparse CSR ``x``: then only the stored
+    values are scaled and the result shares ``x``'s index tensors (no dense ``N x F`` copy)."""
+    if x.layout == torch.sparse_csr:
+        col = x.col_indices()
+        return torch.sparse_csr_tensor(x.crow_indices(), col, x.values() * scale[col], x.shape,
+                                       check_invariants=False)
+    return x * scale
 
 
 def num_nodes_of(data: Data) -> int:

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ._utils import check_prob, num_nodes_of, rand
+from ._utils import check_prob, num_nodes_of, rand, scale_columns
 from .base import Augmenter
 from .community import COMMUNITY_METHODS, CommunityInfo, communal_attribute_weights, community_info
 
@@ -34,7 +34,8 @@ class CommunalAttributeVoting(Augmenter):
     and column :math:`m` is zeroed with probability :math:`p_m` (one mask per view, shared by all nodes). Zero votes
     become the largest vote (reference behaviour); see
     :func:`~graphcl.augment.communal_attribute_weights` for negative votes. :math:`p_m` is computed once and
-    cached for the last ``(x, edge_index)`` seen.
+    cached for the last ``(x, edge_index)`` seen (for the last ``x`` when ``communities`` is given, so views whose
+    edges were dropped first reuse it).
 
     Args:
         p (float): target masking rate in :math:`[0, 1]`.
@@ -69,20 +70,22 @@ class CommunalAttributeVoting(Augmenter):
     def drop_prob(self, data: Data) -> Tensor:
         """Per-column drop probability :math:`p_m` for ``data`` (cached)."""
         x, ei = data.x, data.edge_index
+        if self.communities is not None:  # fixed communities: p_m depends on x only (views of other edge sets hit)
+            ei = None
         c = self._cache
-        if c is not None and c[0] is x and c[1] == x._version and c[2] is ei and c[3] == ei._version:
+        if c is not None and c[0] is x and c[1] == x._version and c[2] is ei and (ei is None or c[3] == ei._version):
             return c[4]
         info = self.communities
         if info is None:
             info = community_info(ei, num_nodes_of(data), self.method, self.seed)
         info = info.to(x.device)
         prob = communal_drop_prob(communal_attribute_weights(x, info.node_strength), self.p, self.threshold)
-        self._cache = (x, x._version, ei, ei._version, prob)
+        self._cache = (x, x._version, ei, None if ei is None else ei._version, prob)
         return prob
 
     def forward(self, data: Data) -> Data:
         prob = self.drop_prob(data)
         x = data.x
         keep = rand(x.size(-1), self.generator, x.device) >= prob
-        data.x = x * keep.to(x.dtype)
+        data.x = scale_columns(x, keep.to(x.dtype))
         return data

@@ -125,9 +125,14 @@ def communal_attribute_weights(x: Tensor, node_strength: Tensor) -> Tensor:
     negative number) gets the smallest positive vote, i.e. the highest drop weight. Degenerate cases (no positive
     vote, all votes equal) give uniform weights :math:`\tilde{w} = 1`.
     """
-    xa = x.abs() if x.numel() and bool(x.min() < 0) else x  # no N x F copy for non-negative features
-    votes = node_strength.unsqueeze(0).to(x.dtype) @ xa
-    votes = votes.squeeze(0).to(node_strength.dtype)
+    if x.layout == torch.sparse_csr:  # sparse features: the votes only read the stored values
+        xa = torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), x.values().abs(), x.shape,
+                                     check_invariants=False)
+        votes = torch.sparse.mm(xa.t(), node_strength.to(x.dtype).unsqueeze(1)).squeeze(1)
+    else:
+        xa = x.abs() if x.numel() and bool(x.min() < 0) else x  # no N x F copy for non-negative features
+        votes = (node_strength.unsqueeze(0).to(x.dtype) @ xa).squeeze(0)
+    votes = votes.to(node_strength.dtype)
     pos = votes > 0
     if not bool(pos.any()):
         return torch.ones_like(votes)

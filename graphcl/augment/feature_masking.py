@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 from torch_geometric.data import Data
 
-from ._utils import check_prob, rand
+from ._utils import check_prob, rand, scale_columns
 from .base import Augmenter
 
 __all__ = ['FeatureMasking']
@@ -45,5 +45,5 @@ class FeatureMasking(Augmenter):
     def forward(self, data: Data) -> Data:
         x = data.x
         keep = rand(x.size(-1), self.generator, x.device) >= self.p
-        data.x = x * keep.to(x.dtype)
+        data.x = scale_columns(x, keep.to(x.dtype))
         return data

@@ -1,6 +1,8 @@
 """The single message-aggregation entry point used by the backbone layer."""
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -8,10 +10,63 @@ from .csr_aggregate import REDUCTIONS, check_reduce, csr_aggregate
 
 __all__ = ["REDUCTIONS", "aggregate"]
 
+_SPMM_DTYPES = (torch.float32, torch.float64)
+# One entry: (signatures of index, src, edge_weight; num_nodes, num_src, reduce, dtype, device, the tensors)
+# -> (A, A^T) as CSR tensors. The two layers of an encoder, and forward and backward, share one structure.
+_CSR_CACHE: list = []
+
+
+def _signature(t: Optional[Tensor]):
+    """Identifies a tensor's content while the cache holds the tensor (so its memory cannot be reused): views
+    such as ``edge_index[1]``, recreated on every call, match; an in-place change bumps the version."""
+    if t is None:
+        return None
+    return t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t._version
+
+
+def _csr(row: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
+    """CSR matrix with entries ``(row[e], col[e]) += value[e]`` (duplicates kept; rows stably sorted)."""
+    perm = torch.sort(row, stable=True)[1]
+    crow = torch.zeros(shape[0] + 1, dtype=torch.int64, device=row.device)
+    torch.cumsum(torch.bincount(row, minlength=shape[0]), 0, out=crow[1:])
+    return torch.sparse_csr_tensor(crow, col[perm], value[perm], shape, check_invariants=False)
+
+
+def _adjacency(index: Tensor, src: Tensor, num_nodes: int, num_src: int, reduce: str,
+               edge_weight: Optional[Tensor], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """``A[v, u] = sum of w_e over edges u -> v`` (divided by the in-degree for ``"mean"``) and ``A^T``, cached
+    for the last ``(index, src, edge_weight)`` seen."""
+    key = (num_nodes, num_src, reduce, dtype, index.device,
+           _signature(index), _signature(src), _signature(edge_weight))
+    if _CSR_CACHE and _CSR_CACHE[0][0] == key:
+        return _CSR_CACHE[0][2]
+    dst, src = index.to(torch.int64), src.to(torch.int64)
+    value = torch.ones(dst.numel(), dtype=dtype, device=dst.device) if edge_weight is None \
+        else edge_weight.detach().to(dtype)
+    if reduce == "mean":
+        deg = torch.bincount(dst, minlength=num_nodes).clamp(min=1).to(dtype)
+        value = value / deg[dst]
+    mats = (_csr(dst, src, value, (num_nodes, num_src)), _csr(src, dst, value, (num_src, num_nodes)))
+    _CSR_CACHE[:] = [(key, (index, src, edge_weight), mats)]
+    return mats
+
+
+class _GatherAggregate(torch.autograd.Function):
+    """``out = A @ x`` with a fixed sparse ``A``; backward ``A^T @ grad`` (both CSR, no transposition per call)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, a: Tensor, a_t: Tensor) -> Tensor:
+        ctx.a_t = a_t
+        return torch.sparse.mm(a, x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return torch.sparse.mm(ctx.a_t, grad.contiguous()), None, None
+
 
 def aggregate(messages: Tensor, index: Tensor, num_nodes: int, reduce: str = "sum",
               edge_weight: Tensor | None = None, rowptr: Tensor | None = None,
-              backend: str | None = None) -> Tensor:
+              backend: str | None = None, src: Tensor | None = None) -> Tensor:
     r"""Aggregate edge messages at their destination nodes.
 
     .. math::
@@ -24,8 +79,16 @@ def aggregate(messages: Tensor, index: Tensor, num_nodes: int, reduce: str = "su
     incoming edges give 0 for every reduction. Trailing dimensions (e.g. heads) are
     flattened for the reduction and restored in the output.
 
+    With ``src`` the gather is fused: ``messages`` holds node states and the message of
+    edge :math:`e` is ``messages[src[e]]``. For ``"sum"``/``"mean"`` with an edge weight
+    that needs no gradient this is a sparse-dense product :math:`A X` with a CSR matrix
+    :math:`A_{vu} = \sum_{e: u \to v} w_e` built once per ``(index, src, edge_weight)``
+    (cached; the same tensors give the same matrix), so no :math:`(E, d)` message tensor
+    and no scatter is materialised; otherwise it gathers and falls back to the paths above.
+
     Args:
-        messages (Tensor): shape :math:`(E, d)` or :math:`(E, H, d)` (any trailing dims).
+        messages (Tensor): shape :math:`(E, d)` or :math:`(E, H, d)` (any trailing dims);
+            with ``src``, node states :math:`(N_{src}, *)`.
         index (Tensor): destination node of each edge, shape :math:`(E,)`.
         num_nodes (int): :math:`N`, the number of output rows.
         reduce (str, optional): ``"sum"``, ``"mean"`` or ``"max"``. (default: :obj:`"sum"`)
@@ -34,6 +97,8 @@ def aggregate(messages: Tensor, index: Tensor, num_nodes: int, reduce: str = "su
             (default: :obj:`None`)
         backend (str, optional): kernel backend for the CSR path (see
             :func:`~graphcl.kernels.csr_aggregate`). (default: :obj:`None`)
+        src (Tensor, optional): source node of each edge, shape :math:`(E,)`; fuses the
+            gather ``messages[src]`` into the aggregation. (default: :obj:`None`)
 
     Shapes:
         - **input:** :math:`(E, *)`, :math:`(E,)`
@@ -49,6 +114,22 @@ def aggregate(messages: Tensor, index: Tensor, num_nodes: int, reduce: str = "su
     check_reduce(reduce)
     if not isinstance(messages, Tensor) or messages.dim() < 1:
         raise ValueError("Expected 'messages' to be a tensor of shape (E, ...)")
+    if src is not None:
+        if not isinstance(src, Tensor) or src.dim() != 1 or not isinstance(index, Tensor) \
+                or index.shape != src.shape:
+            raise ValueError(f"Expected 'src' to be a 1-D tensor shaped like 'index' "
+                             f"(got {tuple(src.shape) if isinstance(src, Tensor) else src!r})")
+        w_grad = edge_weight is not None and edge_weight.requires_grad and torch.is_grad_enabled()
+        if (reduce != "max" and rowptr is None and not w_grad and messages.dtype in _SPMM_DTYPES
+                and messages.layout == torch.strided and (edge_weight is None or edge_weight.dim() == 1)):
+            if int(num_nodes) < 0:
+                raise ValueError(f"Expected 'num_nodes' >= 0 (got {num_nodes})")
+            n_src = messages.shape[0]
+            trailing = messages.shape[1:]
+            a, a_t = _adjacency(index, src, int(num_nodes), n_src, reduce, edge_weight, messages.dtype)
+            out = _GatherAggregate.apply(messages.reshape(n_src, -1), a, a_t)
+            return out.reshape(int(num_nodes), *trailing)
+        messages = messages[src]
     if not isinstance(index, Tensor) or index.dim() != 1 or index.numel() != messages.shape[0]:
         raise ValueError(f"Expected 'index' to be a 1-D tensor of length {messages.shape[0]} "
                          f"(got shape {tuple(index.shape) if isinstance(index, Tensor) else index!r})")

@@ -41,7 +41,7 @@ def segment_sum(x: Tensor, labels: Tensor, num_segments: int, backend: str | Non
     r"""Sum the rows of ``x`` into ``num_segments`` segments given hard labels.
 
     Used for the meta-node sums of PamC, :math:`C = H^\top Z` with a one-hot assignment
-    :math:`H` given by ``labels`` (`"PamC" <https://arxiv.org/abs/2306.13466>`_ style losses).
+    :math:`H` given by ``labels`` (`"PamC" <https://arxiv.org/abs/2209.14067>`_ style losses).
 
     .. math::
         \mathbf{C}_k = \sum_{i \,:\, \ell_i = k} \mathbf{x}_i

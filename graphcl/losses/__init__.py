@@ -1,8 +1,10 @@
-"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL)."""
+"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC."""
 from .info_nce import InfoNCELoss, info_nce
 from .dcl import DCLLoss, dcl
 from .hard_negative_mixing import HardNegativeMixingLoss, hard_negative_mixing
 from .team_up import TeamUpLoss, team_up, team_up_gamma
+from .pamc import (InfluenceContrastiveLoss, PamCLoss, edge_cosine, influence_contrastive_loss, meta_nodes,
+                   pamc_graph, pamc_loss)
 
 __all__ = [
     'InfoNCELoss',
@@ -14,4 +16,11 @@ __all__ = [
     'TeamUpLoss',
     'team_up',
     'team_up_gamma',
+    'PamCLoss',
+    'pamc_loss',
+    'pamc_graph',
+    'meta_nodes',
+    'edge_cosine',
+    'InfluenceContrastiveLoss',
+    'influence_contrastive_loss',
 ]

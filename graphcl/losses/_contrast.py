@@ -1,13 +1,16 @@
 """Shared, row-batched core of the GRACE-style two-view contrastive losses.
 
 Every loss in this package that contrasts node ``i`` of one view against all nodes of both views goes through
-:func:`contrast_rows`. It processes the anchors in blocks of ``B`` rows, so each block only materialises two
+:func:`contrast_rows` (one direction at a time, any extra negatives) or, for the symmetric InfoNCE / Team-up loss,
+through :func:`contrast_pair` (both directions at once, see there). :func:`contrast_rows` processes the anchors in
+blocks of ``B`` rows, so each block only materialises two
 ``B x N`` similarity matrices; with autograd on, each block is wrapped in activation checkpointing, so the
 ``B x N`` blocks are recomputed in the backward pass instead of being kept alive for all blocks at once
 (peak memory ``O(B N)`` instead of ``O(N^2)``, at the price of a second forward pass over each block).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import torch
@@ -16,7 +19,7 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 __all__ = ['check_pair', 'check_temperature', 'check_batch_size', 'check_reduction', 'check_bias', 'contrast_rows',
-           'normalize_pair', 'reduce']
+           'contrast_pair', 'pair_supported', 'normalize_pair', 'reduce']
 
 REDUCTIONS = ('mean', 'sum', 'none')
 
@@ -115,3 +118,171 @@ def contrast_rows(a: Tensor, b: Tensor, temperature: float, batch_size: Optional
 
 def normalize_pair(z1: Tensor, z2: Tensor) -> tuple[Tensor, Tensor]:
     return F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+
+
+# Largest |exponent| the fused path lets exp() reach, per dtype (fp32 overflows past e^88.7 and loses normal
+# numbers below e^-87.3; fp64 at about +-709). Past these bounds the logsumexp path (contrast_rows) is used.
+_EXP_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
+
+
+def pair_supported(a: Tensor, temperature: float, col_bias: Optional[Tensor] = None) -> bool:
+    """Whether :func:`contrast_pair` computes the loss without overflow or underflow.
+
+    Needs fp32/fp64 inputs, a bias that does not require grad, and exponents within range: every term
+    :math:`e^{(s_{ik} + b_k - b_{max})/\\tau}` with :math:`|s_{ik}| \\le 1` lies in
+    :math:`[e^{-(1 + \\Delta b)/\\tau}, e^{1/\\tau}]` (:math:`\\Delta b` the spread of the bias), and a row sums at
+    most :math:`2N` of them.
+    """
+    limit = _EXP_LIMIT.get(a.dtype)
+    if limit is None or a.size(0) == 0:
+        return False
+    spread = 0.0
+    if col_bias is not None:
+        if col_bias.requires_grad and torch.is_grad_enabled():
+            return False
+        spread = float(col_bias.max() - col_bias.min())
+    low = (1.0 + spread) / temperature
+    high = 1.0 / temperature + math.log(2.0 * a.size(0))
+    return low <= limit and high <= limit  # False for NaN spreads
+
+
+# Rows per block when no batch size is given: the blocks are then kept for the backward pass instead of being
+# recomputed (memory about 2 N^2 floats), but each elementwise pass stays on a [B, N] block.
+_DENSE_BLOCK = 512
+
+
+class _Workspace:
+    """One reusable flat buffer handing out contiguous ``[B, M]`` tensors: blocks of up to ``B x N`` floats are
+    tens of MB, and a fresh allocation of that size is page-faulted in again on every block."""
+
+    def __init__(self, like: Tensor, numel: int):
+        self.buf = like.new_empty(numel)
+
+    def get(self, rows: int, cols: int) -> Tensor:
+        return self.buf[:rows * cols].view(rows, cols)
+
+
+def _exp_block(rows: Tensor, other: Tensor, inv_t: float, out: Optional[Tensor] = None) -> Tensor:
+    """``exp(rows @ other^T / tau)`` as one matrix product and one in-place exp (into ``out`` when given)."""
+    if out is None:
+        return torch.mm(rows * inv_t, other.t()).exp_()
+    return torch.mm(rows * inv_t, other.t(), out=out).exp_()
+
+
+def _intra_block(x: Tensor, start: int, end: int, inv_t: float, out: Optional[Tensor] = None) -> Tensor:
+    """``exp(x_I x_{start:}^T / tau)`` for rows ``I = start:end``, with the self-similarities zeroed (``k != i``;
+    zeroed before any sum, so nothing cancels against the large self term)."""
+    e = _exp_block(x[start:end], x[start:], inv_t, out)
+    e.diagonal().zero_()
+    return e
+
+
+def _weighted_rows(e: Tensor, beta: Optional[Tensor]) -> Tensor:
+    return e.sum(dim=1) if beta is None else e @ beta
+
+
+def _weighted_cols(e: Tensor, beta_rows: Optional[Tensor]) -> Tensor:
+    return e.sum(dim=0) if beta_rows is None else beta_rows @ e
+
+
+def _outer_sum(u: Tensor, v: Tensor, beta: Optional[Tensor], beta_rows: Optional[Tensor], out: Tensor) -> Tensor:
+    """``u_i beta_k + beta_i v_k`` written into ``out`` (``[B, N]``; ``beta = 1`` when None)."""
+    if beta is None:
+        return torch.add(u.unsqueeze(1), v.unsqueeze(0), out=out)
+    return torch.outer(u, beta, out=out).addr_(beta_rows, v)
+
+
+class _PairLogDenominators(torch.autograd.Function):
+    """Log-denominators of both directions of the two-view loss, sharing :math:`e^{S_{ab}/\tau}` and computing only
+    the upper triangle of the symmetric :math:`e^{S_{aa}/\tau}, e^{S_{bb}/\tau}` (row block ``I`` against columns
+    from ``I``'s first row on); see :func:`contrast_pair`. Gradients are written by hand."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor, inv_t: float, block: int, keep: bool, beta: Optional[Tensor]):
+        n = a.size(0)
+        keep = keep and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1])
+        den_a, den_b = a.new_zeros(n), b.new_zeros(n)
+        saved = []
+        ws = None if keep else _Workspace(a, min(block, n) * n)
+        for start in range(0, n, block):  # loop over row blocks, not nodes
+            end = min(start + block, n)
+            rows, m = end - start, n - start
+            beta_rows = None if beta is None else beta[start:end]
+            e_ab = _exp_block(a[start:end], b, inv_t, None if keep else ws.get(rows, n))
+            den_a[start:end] += _weighted_rows(e_ab, beta)
+            den_b += _weighted_cols(e_ab, beta_rows)
+            if keep:
+                saved.append(e_ab)
+            for x, den in ((a, den_a), (b, den_b)):
+                e = _intra_block(x, start, end, inv_t, None if keep else ws.get(rows, m))
+                den[start:end] += _weighted_rows(e, None if beta is None else beta[start:])
+                if end < n:  # the mirrored lower triangle: column sums of the off-diagonal part
+                    den[end:] += _weighted_cols(e[:, rows:], beta_rows)
+                if keep:
+                    saved.append(e)
+        ctx.inv_t, ctx.block = inv_t, block
+        ctx.save_for_backward(a, b, den_a, den_b, beta, *saved)
+        return den_a.log(), den_b.log()
+
+    @staticmethod
+    def backward(ctx, g_a: Optional[Tensor], g_b: Optional[Tensor]):
+        a, b, den_a, den_b, beta, *saved = ctx.saved_tensors
+        inv_t, block, n = ctx.inv_t, ctx.block, a.size(0)
+        u = g_a / den_a if g_a is not None else den_a.new_zeros(n)
+        v = g_b / den_b if g_b is not None else den_b.new_zeros(n)
+        grad_a, grad_b = torch.zeros_like(a), torch.zeros_like(b)
+        ws_g = _Workspace(a, min(block, n) * n)
+        ws_e = None if saved else _Workspace(a, min(block, n) * n)
+        for blk, start in enumerate(range(0, n, block)):
+            end = min(start + block, n)
+            rows, m = end - start, n - start
+            sl = slice(start, end)
+            beta_rows = None if beta is None else beta[sl]
+            # d log den_a_i / dS_ab[i,k] = E_ik beta_k / den_a_i; d log den_b_k / dS_ab[i,k] = E_ik beta_i / den_b_k
+            e_ab = saved[3 * blk] if saved else _exp_block(a[sl], b, inv_t, ws_e.get(rows, n))
+            g = _outer_sum(u[sl], v, beta, beta_rows, ws_g.get(rows, n)).mul_(e_ab)
+            grad_a[sl].addmm_(g, b)
+            grad_b.addmm_(g.t(), a[sl])
+            # S_xx is symmetric: row i of (G + G^T) is E_ik (w_i beta_k + beta_i w_k), zero on the diagonal; the
+            # strip holds the upper triangle, its off-diagonal part also stands for the lower one
+            for k, (x, w, grad) in enumerate(((a, u, grad_a), (b, v, grad_b))):
+                e = saved[3 * blk + 1 + k] if saved else _intra_block(x, start, end, inv_t, ws_e.get(rows, m))
+                g = _outer_sum(w[sl], w[start:], None if beta is None else beta[start:], beta_rows,
+                               ws_g.get(rows, m)).mul_(e)
+                grad[sl].addmm_(g, x[start:])
+                if end < n:
+                    grad[end:].addmm_(g[:, rows:].t(), x[sl])
+        return grad_a.mul_(inv_t), grad_b.mul_(inv_t), None, None, None, None
+
+
+def contrast_pair(a: Tensor, b: Tensor, temperature: float, batch_size: Optional[int] = None,
+                  col_bias: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    r"""Per-anchor losses of both directions, :math:`(\ell(a_i, b_i), \ell(b_i, a_i))`, for L2-normalised
+    ``a`` and ``b`` (the InfoNCE terms of :func:`contrast_rows` with ``include_positive=True``).
+
+    Both directions share the inter-view similarities (:math:`S_{ba} = S_{ab}^\top`) and the intra-view ones are
+    symmetric, so each row block costs one ``B x N`` product and two ``B x (N - start)`` products (the upper
+    triangle of :math:`S_{aa}, S_{bb}`) instead of four ``B x N`` products, and the log-sum-exp needs no per-row
+    maximum: cosines are bounded, so :math:`e^{(s_{ik} + b_k - b_{max})/\tau}` is summed directly (callers check
+    :func:`pair_supported` first). Column sums of the ``[B, N]`` block of :math:`e^{S_{ab}/\tau}` complete the
+    second direction's denominators as blocks go by. The backward pass is analytic: with
+    :math:`u_i = \bar g^a_i / D^a_i` and :math:`v_k = \bar g^b_k / D^b_k`,
+    :math:`\partial / \partial S_{ab}[i,k] = E_{ik}(u_i\beta_k + \beta_i v_k)`, four products per block. With
+    ``batch_size`` the blocks are recomputed in the backward pass into reused buffers (memory :math:`O(BN)`);
+    without it the exponential blocks are kept for the backward pass (about :math:`2N^2` floats).
+    """
+    n = a.size(0)
+    block = min(_DENSE_BLOCK if batch_size is None else batch_size, n)
+    inv_t = 1.0 / temperature
+    if col_bias is None:
+        beta, offset = None, 0.0
+    else:
+        bias = col_bias.detach()
+        bmax = bias.max()
+        beta, offset = ((bias - bmax) * inv_t).exp(), bmax * inv_t
+    log_den_a, log_den_b = _PairLogDenominators.apply(a, b, inv_t, max(block, 1), batch_size is None, beta)
+    pos = (a * b).sum(dim=1)
+    if col_bias is not None:
+        pos = pos + col_bias
+    pos = pos * inv_t
+    return log_den_a + offset - pos, log_den_b + offset - pos

@@ -5,8 +5,8 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from ._contrast import (check_batch_size, check_bias, check_pair, check_reduction, check_temperature, contrast_rows,
-                        normalize_pair, reduce)
+from ._contrast import (check_batch_size, check_bias, check_pair, check_reduction, check_temperature, contrast_pair,
+                        contrast_rows, normalize_pair, pair_supported, reduce)
 
 __all__ = ['InfoNCELoss', 'info_nce']
 
@@ -25,9 +25,11 @@ def info_nce(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optio
 
         \mathcal{L} = \frac{1}{N} \sum_{i=1}^{N} \frac{\ell(u_i, v_i) + \ell(v_i, u_i)}{2}
 
-    Computed with ``logsumexp`` (no overflow at small :math:`\tau`). With ``batch_size`` the anchors are processed
-    in blocks of ``B`` rows with activation checkpointing, so memory stays :math:`O(BN)`, never :math:`O(N^2)`;
-    the value equals the unbatched one.
+    Both directions share one inter-view similarity matrix and an analytic backward pass
+    (:func:`~graphcl.losses._contrast.contrast_pair`); at extreme temperatures (:math:`\tau` below about
+    :math:`1/80` in fp32) the per-direction ``logsumexp`` path is used instead, so nothing overflows. With
+    ``batch_size`` the anchors are processed in blocks of ``B`` rows that are recomputed in the backward pass, so
+    memory stays :math:`O(BN)`, never :math:`O(N^2)`; the value equals the unbatched one.
 
     Args:
         z1 (torch.Tensor): embeddings of view 1, :math:`u`.
@@ -57,8 +59,11 @@ def info_nce(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optio
     check_bias(pair_bias, z1.size(0))
     check_reduction(reduction)
     h1, h2 = normalize_pair(z1, z2)
-    l1 = contrast_rows(h1, h2, temperature, batch_size, pair_bias)
-    l2 = contrast_rows(h2, h1, temperature, batch_size, pair_bias)
+    if pair_supported(h1, temperature, pair_bias):
+        l1, l2 = contrast_pair(h1, h2, temperature, batch_size, pair_bias)
+    else:  # extreme temperature / bias spread, other dtypes, or a bias that needs a gradient
+        l1 = contrast_rows(h1, h2, temperature, batch_size, pair_bias)
+        l2 = contrast_rows(h2, h1, temperature, batch_size, pair_bias)
     return reduce(0.5 * (l1 + l2), reduction)
 
 

@@ -11,6 +11,7 @@ every other node, :math:`O(N^2 d)` time and :math:`O(N^2)` memory. PamC keeps th
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Tuple
 
 import torch
@@ -28,7 +29,7 @@ __all__ = ["MODES", "pamc_graph", "meta_nodes", "edge_cosine", "pamc_loss", "Pam
 MODES = ("hard", "soft")
 
 _EPS = 1e-10  # the reference adds 1e-10 inside both logarithms
-_DEFAULT_CHUNK = 1 << 18  # edges per block in edge_cosine (memory O(chunk * d) beyond the output)
+_DEFAULT_CHUNK = 1 << 16  # edges per block of the blocked-gather fallback of edge_cosine
 
 
 def _check_mode(mode: str) -> None:
@@ -106,11 +107,13 @@ def pamc_graph(edge_index: Tensor, num_nodes: int, order: int = 1, influence: bo
     ei = torch.stack([uniq // num_nodes, uniq % num_nodes])
     deg = torch.zeros(num_nodes, device=device).index_add_(0, ei[0], wu)
     wu = wu / deg[ei[0]]
-    a_hat = torch.sparse_coo_tensor(ei, wu, (num_nodes, num_nodes)).coalesce()
+    a_hat = torch.sparse_coo_tensor(ei, wu, (num_nodes, num_nodes), check_invariants=False).coalesce()
     power, total = a_hat, a_hat
-    for _ in range(int(order) - 1):  # loop over powers (R is small)
-        power = torch.sparse.mm(power, a_hat).coalesce()
-        total = (total + power).coalesce() if influence else power
+    with warnings.catch_warnings():  # torch notes that its sparse CSR support (used inside sparse.mm) is beta
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        for _ in range(int(order) - 1):  # loop over powers (R is small)
+            power = torch.sparse.mm(power, a_hat).coalesce()
+            total = (total + power).coalesce() if influence else power
     total = total.coalesce()
     return total.indices(), total.values()
 
@@ -162,8 +165,87 @@ def meta_nodes(z: Tensor, assignment: Tensor, num_clusters: Optional[int] = None
     return segment_sum(z, labels.long(), int(num_clusters))
 
 
-class _EdgeCosine(torch.autograd.Function):
-    """Dot products of unit rows at the edges, in blocks of edges; backward scatters in blocks too."""
+def _csr(rowptr: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
+    with warnings.catch_warnings():  # torch flags its sparse CSR support as beta
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return torch.sparse_csr_tensor(rowptr, col, values, (n, n), check_invariants=False)
+
+
+class _EdgePattern:
+    """CSR form of an edge list and of its transpose, built once per ``edge_index`` tensor (cached).
+
+    ``order[k]`` is the input position of the k-th edge in CSR (row-major) order; ``t_perm`` lists the CSR positions
+    in (column, row) order, so ``values[t_perm]`` are the values of the transposed matrix in its CSR order.
+    """
+
+    def __init__(self, edge_index: Tensor, n: int):
+        src, dst = edge_index[0].long(), edge_index[1].long()
+        key = src * n + dst
+        self.order = torch.argsort(key, stable=True)
+        self.sorted = bool((self.order == torch.arange(key.numel(), device=key.device)).all())
+        row, col = src[self.order], dst[self.order]
+        self.rowptr = _rowptr(row, n)
+        self.col = col
+        self.t_perm = torch.argsort(col * n + row, stable=True)
+        self.t_rowptr = _rowptr(col, n)
+        self.t_col = row[self.t_perm]
+        # a symmetric pattern (pamc_graph's always is) has G^T on the same CSR layout: one product for G + G^T
+        self.symmetric = bool(torch.equal(self.t_rowptr, self.rowptr) and torch.equal(self.t_col, self.col))
+        self.n = n
+
+
+def _rowptr(rows: Tensor, n: int) -> Tensor:
+    ptr = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
+    ptr[1:] = torch.bincount(rows, minlength=n).cumsum(0)
+    return ptr
+
+
+_PATTERNS: list[tuple[Tensor, int, _EdgePattern]] = []  # small LRU cache, keyed by tensor identity
+_PATTERN_CACHE_SIZE = 4
+
+
+def _pattern(edge_index: Tensor, n: int) -> _EdgePattern:
+    for i, (ei, nn_, pat) in enumerate(_PATTERNS):
+        if ei is edge_index and nn_ == n:  # identity: the cached tensor is kept alive, so its id is not reused
+            _PATTERNS.insert(0, _PATTERNS.pop(i))
+            return pat
+    pat = _EdgePattern(edge_index, n)
+    _PATTERNS.insert(0, (edge_index, n, pat))
+    del _PATTERNS[_PATTERN_CACHE_SIZE:]
+    return pat
+
+
+class _EdgeDot(torch.autograd.Function):
+    r"""Row dot products at the edges, :math:`s_e = \langle h_{src(e)}, h_{dst(e)} \rangle`, as a sampled dense-dense
+    product (SDDMM) on the CSR pattern; backward :math:`\nabla h = G h + G^\top h` with :math:`G` the sparse matrix of
+    edge gradients (two sparse-dense products). Nothing of size :math:`(E, d)` is materialised."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, pattern: _EdgePattern) -> Tensor:
+        n = pattern.n
+        empty = _csr(pattern.rowptr, pattern.col, torch.zeros(pattern.col.numel(), dtype=h.dtype, device=h.device), n)
+        vals = torch.sparse.sampled_addmm(empty, h, h.t(), beta=0.0).values()
+        if not pattern.sorted:
+            vals = torch.empty_like(vals).index_copy_(0, pattern.order, vals)
+        ctx.save_for_backward(h)
+        ctx.pattern = pattern
+        return vals
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        (h,) = ctx.saved_tensors
+        pat = ctx.pattern
+        g = grad.contiguous() if pat.sorted else grad.index_select(0, pat.order)
+        g_t = g.index_select(0, pat.t_perm)  # values of G^T in its CSR order
+        if pat.symmetric:
+            return _csr(pat.rowptr, pat.col, g + g_t, pat.n) @ h, None
+        out = _csr(pat.rowptr, pat.col, g, pat.n) @ h
+        return out + _csr(pat.t_rowptr, pat.t_col, g_t, pat.n) @ h, None
+
+
+class _EdgeDotChunked(torch.autograd.Function):
+    """Fallback for dtypes the sparse kernels lack (fp16/bf16 on CPU): gathers in blocks of edges."""
 
     @staticmethod
     def forward(ctx, h: Tensor, src: Tensor, dst: Tensor, chunk: int) -> Tensor:
@@ -191,22 +273,27 @@ class _EdgeCosine(torch.autograd.Function):
 def edge_cosine(z: Tensor, edge_index: Tensor, chunk_size: Optional[int] = None) -> Tensor:
     r"""Cosine similarity :math:`\cos(z_i, z_j)` at every edge :math:`(i, j)`, memory :math:`O(E + N d)`.
 
-    Rows are L2-normalised once; the edge dot products (and, in backward, the scatter of their gradients) run in
-    blocks of ``chunk_size`` edges, so no :math:`(E, d)` tensor is kept.
+    Rows are L2-normalised once; the edge dot products are a sampled dense-dense product on the CSR pattern of
+    ``edge_index`` (built once per ``edge_index`` tensor and cached) and their gradient two sparse-dense products,
+    so no :math:`(E, d)` tensor exists. With ``chunk_size`` (or for dtypes other than fp32/fp64) the products are
+    instead gathered in blocks of ``chunk_size`` edges.
 
     Args:
         z (Tensor): :math:`(N, d)`.
         edge_index (Tensor): :math:`(2, E)`.
-        chunk_size (int, optional): edges per block. (default: :obj:`262144`)
+        chunk_size (int, optional): use the blocked-gather path with this many edges per block.
+            (default: :obj:`None`)
 
     Shapes:
         - **output:** :math:`(E,)`
     """
-    chunk = int(chunk_size or _DEFAULT_CHUNK)
-    if chunk < 1:
+    if chunk_size is not None and int(chunk_size) < 1:
         raise ValueError(f"Expected 'chunk_size' >= 1 (got {chunk_size})")
     h = F.normalize(z, dim=1)
-    return _EdgeCosine.apply(h, edge_index[0].long(), edge_index[1].long(), chunk)
+    if chunk_size is None and h.dtype in (torch.float32, torch.float64):
+        return _EdgeDot.apply(h, _pattern(edge_index, h.size(0)))
+    chunk = int(chunk_size or _DEFAULT_CHUNK)
+    return _EdgeDotChunked.apply(h, edge_index[0].long(), edge_index[1].long(), chunk)
 
 
 def pamc_loss(z: Tensor, edge_index: Tensor, assignment: Tensor, edge_weight: Optional[Tensor] = None,
@@ -222,9 +309,9 @@ def pamc_loss(z: Tensor, edge_index: Tensor, assignment: Tensor, edge_weight: Op
 
     As in the authors' code, self-similarities are masked to 0: the self-loop :math:`(i, i)` contributes
     :math:`w_{ii} e^{0} = w_{ii}` to :math:`\mathrm{pos}_i` and :math:`k' = k` contributes :math:`e^0 = 1` to
-    :math:`\mathrm{neg}_k`; :math:`10^{-10}` is added inside both logarithms. In ``"hard"`` mode empty clusters
-    (zero meta-nodes, whose cosine is undefined; the reference produces NaN there) are left out of the negative
-    term, so :math:`K` counts the non-empty clusters.
+    :math:`\mathrm{neg}_k`; :math:`10^{-10}` is added inside both logarithms. An empty cluster (``"hard"`` mode) has
+    the zero meta-node, taken to have cosine 0 with every other (the reference's formula gives NaN there); it stays
+    in the mean over :math:`k`, so merging clusters is never rewarded by a smaller :math:`K`.
 
     Args:
         z (Tensor): embeddings :math:`(N, d)`.
@@ -236,7 +323,8 @@ def pamc_loss(z: Tensor, edge_index: Tensor, assignment: Tensor, edge_weight: Op
         num_clusters (int, optional): :math:`K` (required with hard labels). (default: :obj:`None`)
         tau (float, optional): :math:`\tau > 0`, multiplies the cosine. (default: :obj:`1.0`)
         mode (str, optional): ``"hard"`` (argmax one-hot) or ``"soft"`` (:math:`Q`). (default: :obj:`"hard"`)
-        chunk_size (int, optional): edges per block of :func:`edge_cosine`. (default: :obj:`None`)
+        chunk_size (int, optional): blocked-gather path of :func:`edge_cosine` with this many edges per block
+            (default: the sparse SDDMM path). (default: :obj:`None`)
 
     Shapes:
         - **input:** :math:`(N, d)`, :math:`(2, E')`, :math:`(N,)` or :math:`(N, K)`
@@ -264,11 +352,7 @@ def pamc_loss(z: Tensor, edge_index: Tensor, assignment: Tensor, edge_weight: Op
     pos_term = -torch.log(pos + _EPS).mean()
     # negatives between meta-nodes
     c = meta_nodes(z, assignment, num_clusters, mode)
-    if mode == "hard":
-        labels = assignment.detach().argmax(1) if assignment.dim() == 2 else assignment.long()
-        nonempty = torch.bincount(labels, minlength=c.size(0)) > 0
-        c = c[nonempty]
-    cn = F.normalize(c, dim=1)
+    cn = F.normalize(c, dim=1)  # an empty cluster's meta-node is 0: cosine 0 with every other one
     s = (cn @ cn.t()).masked_fill(torch.eye(cn.size(0), dtype=torch.bool, device=cn.device), 0.0)
     neg_term = torch.log(torch.exp(tau * s).sum(dim=1) + _EPS).mean()
     return pos_term + neg_term
@@ -287,7 +371,7 @@ class PamCLoss(nn.Module):
         tau (float, optional): :math:`\tau > 0` (multiplies the cosine). (default: :obj:`1.0`)
         mode (str, optional): meta-node assignment, ``"hard"`` (argmax one-hot, the authors' code) or ``"soft"``
             (the learnt :math:`Q`, the paper's statement). (default: :obj:`"hard"`)
-        chunk_size (int, optional): edges per block in the positive term. (default: :obj:`None`)
+        chunk_size (int, optional): see :func:`edge_cosine`. (default: :obj:`None`)
 
     Shapes:
         - **input:** ``z`` :math:`(N, d)`, ``edge_index`` :math:`(2, E')`, ``assignment`` :math:`(N,)` or

@@ -15,6 +15,7 @@ uses :func:`torch.nn.functional.scaled_dot_product_attention` with the same para
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Optional, Tuple
 
 import torch
@@ -31,6 +32,45 @@ __all__ = ["MODES", "BackboneConv"]
 #: Valid values of ``BackboneConv(mode=...)``.
 MODES = ("gcn", "gin", "gat", "attention")
 _ATTENTION_MODES = ("gat", "attention")
+
+
+# One entry: the CSR structure of the last sparse feature matrix seen (its index tensors, held so that their
+# storage stays valid) -> the permutation and index tensors of its transpose; see _SparseLinear.
+_TRANSPOSE_CACHE: list = []
+
+
+def _csr_transpose(x: Tensor) -> Tensor:
+    """``x^T`` as CSR. The index part is computed once per CSR structure (column masks of one feature matrix
+    share it: only the values change), later calls only gather the values."""
+    crow, col = x.crow_indices(), x.col_indices()
+    key = (crow.data_ptr(), col.data_ptr(), col.numel(), tuple(x.shape), x.device)
+    if not (_TRANSPOSE_CACHE and _TRANSPOSE_CACHE[0][0] == key):
+        n, f = x.shape
+        row = torch.repeat_interleave(torch.arange(n, device=crow.device), crow[1:] - crow[:-1],
+                                      output_size=col.numel())
+        perm = torch.sort(col, stable=True)[1]
+        crow_t = torch.zeros(f + 1, dtype=crow.dtype, device=crow.device)
+        torch.cumsum(torch.bincount(col, minlength=f), 0, out=crow_t[1:])
+        _TRANSPOSE_CACHE[:] = [(key, (crow, col), perm, crow_t, row[perm].to(col.dtype))]
+    _, _, perm, crow_t, col_t = _TRANSPOSE_CACHE[0]
+    return torch.sparse_csr_tensor(crow_t, col_t, x.values()[perm], (x.shape[1], x.shape[0]),
+                                   check_invariants=False)
+
+
+class _SparseLinear(torch.autograd.Function):
+    """``x W^T`` for a CSR ``x`` without gradient; the weight gradient ``(x^T G)^T`` uses a cached transpose."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
+        ctx.x = x
+        return torch.sparse.mm(x, weight.t())
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.sparse.mm(_csr_transpose(ctx.x), grad.contiguous()).t()
+        return None, grad_w
 
 
 class _TypedLinear(nn.Module):
@@ -63,6 +103,12 @@ class _TypedLinear(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        # sparse features (bag-of-words): x W^T without densifying x
+        if x.layout == torch.sparse_csr and not x.requires_grad:
+            if self.num_types is not None:
+                raise ValueError("Sparse CSR features are only supported by untyped layers")
+            out = _SparseLinear.apply(x, self.weight)
+            return out if self.bias is None else out + self.bias
         if self.num_types is None:
             return F.linear(x, self.weight, self.bias)
         out = torch.einsum("ni,toi->nto", x, self.weight)
@@ -116,6 +162,29 @@ def _self_loops(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor
         mean = aggregate(attr[non_loop], kept[1][non_loop], num_nodes, reduce="mean")
         edge_attr = torch.cat([attr, mean[nodes]], dim=0)
     return out_index, edge_weight, edge_type, edge_attr
+
+
+# One entry: (weak reference + version of the input edge_index and edge_weight, settings) -> normalised
+# (edge_index, edge_weight) of an untyped "gcn" layer; see BackboneConv._structure.
+_STRUCTURE_MEMO: list = []
+
+
+def _ref(t: Optional[Tensor]):
+    return None if t is None else (weakref.ref(t), t._version)
+
+
+def _same(entry, t: Optional[Tensor]) -> bool:
+    if t is None or entry is None:
+        return t is None and entry is None
+    return entry[0]() is t and entry[1] == t._version
+
+
+def _structure_memo(edge_index: Tensor, edge_weight: Optional[Tensor], key: tuple):
+    if _STRUCTURE_MEMO:
+        ref_index, ref_weight, k, value = _STRUCTURE_MEMO[0]
+        if k == key and _same(ref_index, edge_index) and _same(ref_weight, edge_weight):
+            return value
+    return None
 
 
 class BackboneConv(nn.Module):
@@ -399,10 +468,24 @@ class BackboneConv(nn.Module):
     def _structure(self, edge_index: Tensor, edge_weight: Optional[Tensor],
                    edge_type: Optional[Tensor], edge_attr: Optional[Tensor], num_nodes: int,
                    dtype: torch.dtype):
-        """Self-loops and (``"gcn"``) symmetric normalisation; cached on request."""
+        """Self-loops and (``"gcn"``) symmetric normalisation; cached on request.
+
+        Untyped ``"gcn"`` structures without edge attributes are also memoised for the last
+        input graph seen (same ``edge_index`` / ``edge_weight`` tensors, unmodified), so the
+        layers of one encoder pass share one normalised graph, and with it one CSR matrix in
+        :func:`graphcl.kernels.aggregate`.
+        """
         if self.mode == "gcn" and self.cached and self._cache is not None:
             ei, w, et = self._cache
             return ei, w, et, edge_attr
+        memo_key = None
+        if (self.mode == "gcn" and edge_type is None and edge_attr is None
+                and not (edge_weight is not None and edge_weight.requires_grad and torch.is_grad_enabled())):
+            memo_key = (num_nodes, dtype, edge_index.device, self.add_self_loops, self.improved, self.normalize)
+            hit = _structure_memo(edge_index, edge_weight, memo_key)
+            if hit is not None:
+                return hit[0], hit[1], None, None
+        in_index, in_weight = edge_index, edge_weight
         loop_type = self.num_edge_types if self.num_edge_types is not None else 0
         if self.add_self_loops:
             fill = 2.0 if (self.mode == "gcn" and self.improved) else 1.0
@@ -417,6 +500,8 @@ class BackboneConv(nn.Module):
                                                dtype=dtype)
         if self.mode == "gcn" and self.cached:
             self._cache = (edge_index, edge_weight, edge_type)
+        if memo_key is not None:
+            _STRUCTURE_MEMO[:] = [(_ref(in_index), _ref(in_weight), memo_key, (edge_index, edge_weight))]
         return edge_index, edge_weight, edge_type, edge_attr
 
     def _forward_sparse(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
@@ -438,8 +523,8 @@ class BackboneConv(nn.Module):
         coef, value = self._message(x, j, dst, group, num_groups, edge_attr)
         if edge_weight is not None:
             edge_weight = edge_weight.to(value.dtype)
-        if coef is None:  # per-edge scalar: let the kernel scale the messages
-            out = aggregate(value, dst, N, reduce="sum", edge_weight=edge_weight)
+        if coef is None:  # value is the node table: the kernel gathers value[j] and scales by the weights
+            out = aggregate(value, dst, N, reduce="sum", edge_weight=edge_weight, src=j)
         else:
             if edge_weight is not None:
                 coef = coef * edge_weight.unsqueeze(-1)
@@ -452,12 +537,13 @@ class BackboneConv(nn.Module):
 
     def _message(self, x: Tensor, j: Tensor, dst: Tensor, group: Tensor, num_groups: int,
                  edge_attr: Optional[Tensor]) -> Tuple[Optional[Tensor], Tensor]:
-        """Per-edge ``(coef [E, H] or None, value [E, H, C] or [E, F])``."""
+        """``(None, node table [N(*R), F])`` for ``"gcn"``/``"gin"`` (the message of edge e is
+        ``table[j[e]]``, gathered inside the aggregation), else per-edge
+        ``(coef [E, H], value [E, H, C])``."""
         if self.mode == "gcn":
-            return None, self._expand(self.lin(x), self.out_channels)[j]
+            return None, self._expand(self.lin(x), self.out_channels)
         if self.mode == "gin":
-            h = x if self.lin is None else self._expand(self.lin(x), self.in_channels)
-            return None, h[j]
+            return None, x if self.lin is None else self._expand(self.lin(x), self.in_channels)
         if self.mode == "gat":
             H, C = self.heads, self.out_channels
             h = self._expand(self.lin(x), H, C)                      # [N(*R), H, C]

@@ -1,0 +1,102 @@
+import math
+
+import pytest
+import torch
+
+from graphcl.data import csbm
+from graphcl.methods import get_method, resolve_config
+from graphcl.methods.pamc import PamC, PamCNet
+from graphcl.train import fit, load_checkpoint
+
+# ---------------------------------------------------------------- the method
+
+
+def _data():
+    return csbm(num_nodes=90, num_blocks=3, num_features=12, p_in=0.15, p_out=0.005, signal=3.0, seed=0)
+
+
+def _config(**overrides):
+    base = {"hidden": [16, 16, 32], "embedding_dim": 4, "pretrain_epochs": 3, "pretrain_batch_size": 32,
+            "epochs": 4, "kmeans_n_init": 2, "checkpoint_every": 2}
+    return resolve_config(PamC, "synthetic", overrides={**base, **overrides})
+
+
+def test_registered_and_presets_documented():
+    assert get_method("pamc") is PamC
+    for name in ("Cora", "CiteSeer", "PubMed", "Photo"):
+        assert name in PamC.presets
+    assert PamC.presets["CiteSeer"]["order"] == 3  # the authors' "cite" run
+
+
+@pytest.mark.parametrize("contrast", ["hard", "soft", "dense"])
+@pytest.mark.parametrize("encoder", ["mlp", "gcn"])
+def test_trains_and_predicts(contrast, encoder):
+    data = _data()
+    hidden = [16, 16] if encoder == "gcn" else [16, 16, 32]
+    method = PamC(data, _config(contrast=contrast, encoder=encoder, hidden=hidden))
+    losses = fit(method, 4, progress=False)
+    assert len(losses) == 4 and all(math.isfinite(x) for x in losses)
+    assert method.initialised and len(method.pretrain_history) == 3
+    pred = method.predict_clusters()
+    assert pred.shape == (90,) and int(pred.min()) >= 0 and int(pred.max()) < 3
+    assert method.embed().shape == (90, 4)
+    q = method.soft_assignment()
+    assert torch.allclose(q.sum(1), torch.ones(90), atol=1e-5)
+    assert torch.equal(pred, q.argmax(1))
+
+
+def test_pretraining_lowers_reconstruction_and_sets_kmeans_centres():
+    data = _data()
+    method = PamC(data, _config(pretrain_epochs=15))
+    history = method.pretrain()
+    assert history[-1] < history[0]
+    z = method.embed()
+    # every centre is the mean of the nodes nearest to it (a k-means fixed point, up to k-means tolerance)
+    labels = torch.cdist(z, method.model.centers.detach()).argmin(1)
+    for k in labels.unique():
+        assert torch.allclose(method.model.centers[k].detach(), z[labels == k].mean(0), atol=1e-3)
+
+
+def test_clustering_separates_easy_blocks():
+    from graphcl.eval import cluster_accuracy
+    data = csbm(num_nodes=90, num_blocks=3, num_features=12, p_in=0.15, p_out=0.005, signal=4.0, seed=0)
+    method = PamC(data, _config(pretrain_epochs=50, pretrain_lr=0.01, epochs=30, lr=0.01))
+    fit(method, 30, progress=False)
+    assert cluster_accuracy(data.y, method.predict_clusters()) > 0.9
+
+
+def test_checkpoint_resume_matches_uninterrupted(tmp_path):
+    data = _data()
+    straight = PamC(data, _config())
+    losses = fit(straight, 4, progress=False)
+    first = PamC(data, _config())
+    fit(first, 2, tmp_path, checkpoint_every=2, progress=False)
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt["method"]["initialised"] and ckpt["epoch"] == 2
+    resumed = PamC(data, _config(seed=123))  # different init: everything must come from the checkpoint
+    resumed_losses = fit(resumed, 4, checkpoint=ckpt, progress=False)
+    assert resumed_losses == pytest.approx(losses, rel=1e-5)
+    assert torch.equal(resumed.predict_clusters(), straight.predict_clusters())
+
+
+def test_does_not_modify_callers_data():
+    data = _data()
+    x = data.x.clone()
+    PamC(data, _config(normalize_features=True))
+    assert torch.equal(data.x, x)
+
+
+def test_config_errors():
+    data = _data()
+    with pytest.raises(ValueError, match="contrast"):
+        PamC(data, _config(contrast="fuzzy"))
+    with pytest.raises(ValueError, match="encoder"):
+        PamC(data, _config(encoder="transformer"))
+    with pytest.raises(ValueError, match="kmeans_backend"):
+        PamC(data, _config(kmeans_backend="scipy"))
+    nolabels = _data()
+    del nolabels.y
+    with pytest.raises(ValueError, match="num_clusters"):
+        PamC(nolabels, _config())
+    with pytest.raises(ValueError, match="gcn"):
+        PamCNet(5, 2, encoder="gcn", hidden=[8, 4])
