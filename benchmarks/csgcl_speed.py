@@ -1,8 +1,8 @@
 """CSGCL speed and memory against the authors' code, on this machine's CPU.
 
-    python benchmarks/csgcl_speed.py                         # threads 2 and 1, all parts (about 5 minutes)
+    python benchmarks/csgcl_speed.py --wait-idle 300         # threads 2 and 1, all parts (about 5 minutes)
     python benchmarks/csgcl_speed.py --threads 2 --parts cora photo
-    python benchmarks/csgcl_speed.py --omp-wait-policy default   # libgomp's own waiting policy (see docs/speed.md)
+    python benchmarks/csgcl_speed.py --omp-wait-policy passive   # robust on a busy machine (see docs/speed.md)
 
 Parts (each one runs in a fresh subprocess, so its peak memory is its own):
 
@@ -16,11 +16,13 @@ Parts (each one runs in a fresh subprocess, so its peak memory is its own):
   probabilities; Leiden excluded, median of 5) and, separately, one Leiden run.
 * ``infonce``: the InfoNCE loss forward + backward at N = 20,000, d = 128, batch 1024 (median of 3), and its peak
   memory increase over the inputs (a dense N x N float matrix would be 1.6 GB).
+* ``scatter``: two small parallel regions (an ``index_add_`` of Cora's size, a 1M-element add), to see the cost of
+  a second thread under the chosen ``OMP_WAIT_POLICY`` and the machine's load.
 
 The authors' figures are those of ``shared/reference/graph.md`` (their code on this 2-core machine). Every
-subprocess runs with ``OMP_WAIT_POLICY`` set by ``--omp-wait-policy`` (default ``PASSIVE``) before torch starts:
-with libgomp's default policy, a second torch thread costs milliseconds per parallel region whenever another
-process holds the other core (docs/speed.md). The report also gives the load average and the CPU time that other
+subprocess runs with ``OMP_WAIT_POLICY`` as ``--omp-wait-policy`` says (default: unset, libgomp's own policy, as
+the authors' runs): with that policy a second torch thread costs milliseconds per parallel region whenever another
+process holds the other core, ``passive`` avoids that at about 15% on an idle machine (docs/speed.md). The report also gives the load average and the CPU time that other
 processes used during each part, so a run on a busy machine shows as such; ``--wait-idle S`` waits (up to S
 seconds) before each part for the other processes to go quiet. The Markdown report is printed and
 written atomically to ``--out``.
@@ -43,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PARTS = ("cora", "photo", "cs", "ced", "infonce")
+PARTS = ("cora", "photo", "cs", "ced", "infonce", "scatter")
 # The authors' code on this 2-core machine (shared/reference/graph.md): seconds, and peak memory in GB.
 AUTHORS = {
     "cora": {"seconds": 0.45, "peak_gb": 1.56},
@@ -145,6 +147,24 @@ def _infonce_worker(n: int = 20_000, d: int = 128, batch: int = 1024) -> dict:
             "n": n, "d": d, "batch_size": batch, "dense_nxn_gb": n * n * 4 / 1e9}
 
 
+def _scatter_worker() -> dict:
+    """Small parallel regions: ``index_add_`` (E = 13,264 edges into N = 2,708 rows of width 256, Cora's size) and
+    a 1M-element ``add``, median of 50 (milliseconds)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    m, index = torch.randn(13_264, 256, generator=g), torch.randint(0, 2_708, (13_264,), generator=g)
+    out = torch.zeros(2_708, 256)
+    x = torch.randn(1_000_000, generator=g)
+    res = {}
+    for key, fn in (("index_add_ms", lambda: out.zero_().index_add_(0, index, m)), ("add_ms", lambda: x + 1.0)):
+        for _ in range(5):
+            fn()
+        res[key] = _median_time(fn, 50)[0] * 1e3
+    res["seconds"] = res["index_add_ms"] / 1e3
+    return res
+
+
 def _worker(part: str, threads: int, epochs: int, root: str | None) -> dict:
     import torch
 
@@ -153,6 +173,8 @@ def _worker(part: str, threads: int, epochs: int, root: str | None) -> dict:
         out = _epoch_worker(part, epochs, root)
     elif part == "ced":
         out = _ced_worker(root)
+    elif part == "scatter":
+        out = _scatter_worker()
     else:
         out = _infonce_worker()
     out["threads"] = torch.get_num_threads()
@@ -259,6 +281,9 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv:
     row("InfoNCE forward + backward, N = 20,000, d = 128, batch 1024", None, "seconds", "infonce", ".2f", " s")
     row("InfoNCE peak RSS increase over the inputs (dense N x N: 1.6 GB)", None, "increase_gb", "infonce",
         ".3f", " GB")
+    row("`index_add_`, 13,264 x 256 into 2,708 rows (a small parallel region)", None, "index_add_ms", "scatter",
+        ".2f", " ms")
+    row("elementwise `x + 1`, 1M floats", None, "add_ms", "scatter", ".2f", " ms")
     lines += ["", "Targets (issue 3): at most half of each epoch time and of the CS peak memory, CED weights under "
               "0.1 s, InfoNCE at N = 20,000 batched in bounded memory. Authors' Leiden: 0.8-1.2 s.", ""]
     lines += ["## Machine load during each part", "",
@@ -271,6 +296,9 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv:
     lines += ["", "## Details", ""]
     for t in threads:
         for part, r in results[t].items():
+            if part == "scatter":
+                lines.append(f"- threads {t}, scatter: index_add_ {r['index_add_ms']:.3f} ms, add {r['add_ms']:.3f} ms")
+                continue
             times = ", ".join(f"{x:.3f}" for x in r.get("times", []))
             extra = ""
             if "config" in r:
@@ -297,8 +325,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure (default: all)")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs on Cora and Photo (default: 5)")
     p.add_argument("--cs-epochs", type=int, default=3, help="timed epochs on Coauthor-CS (default: 3)")
-    p.add_argument("--omp-wait-policy", choices=["passive", "active", "default"], default="passive",
-                   help="OMP_WAIT_POLICY of the measured processes (default: passive; 'default' unsets it)")
+    p.add_argument("--omp-wait-policy", choices=["passive", "active", "default"], default="default",
+                   help="OMP_WAIT_POLICY of the measured processes (default: 'default' = unset, libgomp's policy)")
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
                    help="before each part wait up to S seconds for the other processes to go quiet (default: 0)")
     p.add_argument("--root", help="data root (default: $GRAPHCL_DATA, else datasets/)")
@@ -326,11 +354,10 @@ def main(argv: list[str] | None = None) -> int:
                   + (f", peak {r['peak_gb']:.2f} GB" if "peak_gb" in r else "")
                   + f" (other processes: {r['other_cpu_cores']:.2f} cores)", flush=True)
     report = _report(results, args, argv)
-    print(report)
-    out = args.out if os.path.isabs(args.out) else str(Path.cwd() / args.out)
-    write_text(out, report)
+    write_text(args.out, report)
     if args.json:
         write_json(args.json, {str(t): r for t, r in results.items()})
+    print(report)
     return 0
 
 

@@ -1,6 +1,7 @@
 """The single message-aggregation entry point used by the backbone layer."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import torch
@@ -9,6 +10,10 @@ from torch import Tensor
 from .csr_aggregate import REDUCTIONS, check_reduce, csr_aggregate
 
 __all__ = ["REDUCTIONS", "aggregate"]
+
+# torch warns once per process that CSR tensors are "in beta"; the CSR paths here only use stable operations
+# (construction and sparse-dense products), so the warning is silenced, as torch_geometric does.
+warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta state.*")
 
 _SPMM_DTYPES = (torch.float32, torch.float64)
 # One entry: (signatures of index, src, edge_weight; num_nodes, num_src, reduce, dtype, device, the tensors)
