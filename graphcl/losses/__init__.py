@@ -1,10 +1,17 @@
 """Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC."""
-from .info_nce import InfoNCELoss, info_nce
 from .dcl import DCLLoss, dcl
 from .hard_negative_mixing import HardNegativeMixingLoss, hard_negative_mixing
+from .info_nce import InfoNCELoss, info_nce
+from .pamc import (
+                   InfluenceContrastiveLoss,
+                   PamCLoss,
+                   edge_cosine,
+                   influence_contrastive_loss,
+                   meta_nodes,
+                   pamc_graph,
+                   pamc_loss,
+)
 from .team_up import TeamUpLoss, team_up, team_up_gamma
-from .pamc import (InfluenceContrastiveLoss, PamCLoss, edge_cosine, influence_contrastive_loss, meta_nodes,
-                   pamc_graph, pamc_loss)
 
 __all__ = [
     'InfoNCELoss',

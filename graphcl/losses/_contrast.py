@@ -15,11 +15,11 @@ from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ['check_pair', 'check_temperature', 'check_batch_size', 'check_reduction', 'check_bias', 'contrast_rows',
-           'contrast_pair', 'pair_supported', 'normalize_pair', 'reduce']
+__all__ = ['TwoViewLoss', 'check_pair', 'check_temperature', 'check_batch_size', 'check_reduction', 'check_bias',
+           'contrast_rows', 'contrast_pair', 'pair_supported', 'normalize_pair', 'reduce']
 
 REDUCTIONS = ('mean', 'sum', 'none')
 
@@ -55,6 +55,21 @@ def check_bias(pair_bias: Optional[Tensor], num_nodes: int) -> None:
     if pair_bias is not None and (not isinstance(pair_bias, Tensor) or pair_bias.shape != (num_nodes,)):
         shape = tuple(pair_bias.shape) if isinstance(pair_bias, Tensor) else type(pair_bias).__name__
         raise ValueError(f"Expected 'pair_bias' to be None or a tensor of shape [{num_nodes}] (got {shape})")
+
+
+class TwoViewLoss(nn.Module):
+    """Base of the two-view contrastive loss modules: validates and stores the temperature, the row-block size
+    and the reduction shared by all of them."""
+
+    def __init__(self, temperature: float = 0.5, batch_size: Optional[int] = None, reduction: str = 'mean'):
+        super().__init__()
+        check_temperature(temperature)
+        check_batch_size(batch_size)
+        check_reduction(reduction)
+        self.temperature, self.batch_size, self.reduction = temperature, batch_size, reduction
+
+    def extra_repr(self) -> str:
+        return f'temperature={self.temperature}, batch_size={self.batch_size}'
 
 
 def reduce(loss: Tensor, reduction: str) -> Tensor:

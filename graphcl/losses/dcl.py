@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._contrast import (check_batch_size, check_pair, check_reduction, check_temperature, contrast_rows,
-                        normalize_pair, reduce)
+from ._contrast import (
+    TwoViewLoss,
+    check_batch_size,
+    check_pair,
+    check_reduction,
+    check_temperature,
+    contrast_rows,
+    normalize_pair,
+    reduce,
+)
 
 __all__ = ['DCLLoss', 'dcl']
 
@@ -54,7 +62,7 @@ def dcl(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optional[i
     return reduce(0.5 * (l1 + l2), reduction)
 
 
-class DCLLoss(nn.Module):
+class DCLLoss(TwoViewLoss):
     r"""Module form of :func:`dcl` (`"Decoupled Contrastive Learning" <https://arxiv.org/abs/2110.06848>`_).
 
     .. math::
@@ -76,15 +84,5 @@ class DCLLoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, temperature: float = 0.5, batch_size: Optional[int] = None, reduction: str = 'mean'):
-        super().__init__()
-        check_temperature(temperature)
-        check_batch_size(batch_size)
-        check_reduction(reduction)
-        self.temperature, self.batch_size, self.reduction = temperature, batch_size, reduction
-
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         return dcl(z1, z2, self.temperature, self.batch_size, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f'temperature={self.temperature}, batch_size={self.batch_size}'

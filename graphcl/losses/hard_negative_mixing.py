@@ -5,10 +5,18 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._contrast import (check_batch_size, check_pair, check_reduction, check_temperature, contrast_rows,
-                        normalize_pair, reduce)
+from ._contrast import (
+    TwoViewLoss,
+    check_batch_size,
+    check_pair,
+    check_reduction,
+    check_temperature,
+    contrast_rows,
+    normalize_pair,
+    reduce,
+)
 
 __all__ = ['HardNegativeMixingLoss', 'hard_negative_mixing']
 
@@ -116,7 +124,7 @@ def hard_negative_mixing(z1: Tensor, z2: Tensor, temperature: float = 0.5, num_h
     return reduce(0.5 * (l1 + l2), reduction)
 
 
-class HardNegativeMixingLoss(nn.Module):
+class HardNegativeMixingLoss(TwoViewLoss):
     r"""Module form of :func:`hard_negative_mixing` (MoCHi-style synthetic hard negatives,
     `"Hard Negative Mixing for Contrastive Learning" <https://arxiv.org/abs/2010.01028>`_, on the GRACE loss).
 
@@ -146,13 +154,9 @@ class HardNegativeMixingLoss(nn.Module):
     def __init__(self, temperature: float = 0.5, num_hard: int = 64, num_mix: int = 32, num_query_mix: int = 16,
                  batch_size: Optional[int] = None, generator: Optional[torch.Generator] = None,
                  reduction: str = 'mean'):
-        super().__init__()
-        check_temperature(temperature)
-        check_batch_size(batch_size)
-        check_reduction(reduction)
-        self.temperature, self.num_hard, self.num_mix, self.num_query_mix = temperature, num_hard, num_mix, \
-            num_query_mix
-        self.batch_size, self.generator, self.reduction = batch_size, generator, reduction
+        super().__init__(temperature, batch_size, reduction)
+        self.num_hard, self.num_mix, self.num_query_mix = num_hard, num_mix, num_query_mix
+        self.generator = generator
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         return hard_negative_mixing(z1, z2, self.temperature, self.num_hard, self.num_mix, self.num_query_mix,

@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from typing import Optional
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._contrast import (check_batch_size, check_bias, check_pair, check_reduction, check_temperature, contrast_pair,
-                        contrast_rows, normalize_pair, pair_supported, reduce)
+from ._contrast import (
+    TwoViewLoss,
+    check_batch_size,
+    check_bias,
+    check_pair,
+    check_reduction,
+    check_temperature,
+    contrast_pair,
+    contrast_rows,
+    normalize_pair,
+    pair_supported,
+    reduce,
+)
 
 __all__ = ['InfoNCELoss', 'info_nce']
 
@@ -67,7 +78,7 @@ def info_nce(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optio
     return reduce(0.5 * (l1 + l2), reduction)
 
 
-class InfoNCELoss(nn.Module):
+class InfoNCELoss(TwoViewLoss):
     r"""Module form of :func:`info_nce`, the GRACE loss
     (`"Deep Graph Contrastive Representation Learning" <https://arxiv.org/abs/2006.04131>`_).
 
@@ -94,17 +105,5 @@ class InfoNCELoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, temperature: float = 0.5, batch_size: Optional[int] = None, reduction: str = 'mean'):
-        super().__init__()
-        check_temperature(temperature)
-        check_batch_size(batch_size)
-        check_reduction(reduction)
-        self.temperature = temperature
-        self.batch_size = batch_size
-        self.reduction = reduction
-
     def forward(self, z1: Tensor, z2: Tensor, pair_bias: Optional[Tensor] = None) -> Tensor:
         return info_nce(z1, z2, self.temperature, self.batch_size, pair_bias, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f'temperature={self.temperature}, batch_size={self.batch_size}'

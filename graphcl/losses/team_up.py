@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._contrast import check_batch_size, check_reduction, check_temperature
+from ._contrast import TwoViewLoss
 from .info_nce import info_nce
 
 __all__ = ['TeamUpLoss', 'team_up', 'team_up_gamma']
@@ -50,7 +50,7 @@ def team_up(z1: Tensor, z2: Tensor, strength: Tensor, gamma: float, temperature:
     return info_nce(z1, z2, temperature, batch_size, bias, reduction)
 
 
-class TeamUpLoss(nn.Module):
+class TeamUpLoss(TwoViewLoss):
     r"""Team-up loss of `"Community-Strength-enhanced Graph Contrastive Learning" (CSGCL)
     <https://arxiv.org/abs/2305.04658>`_ with its epoch schedule:
 
@@ -83,14 +83,10 @@ class TeamUpLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.5, t0: int = 0, gamma_max: float = 1.0,
                  batch_size: Optional[int] = None, reduction: str = 'mean'):
-        super().__init__()
-        check_temperature(temperature)
-        check_batch_size(batch_size)
-        check_reduction(reduction)
+        super().__init__(temperature, batch_size, reduction)
         if not gamma_max >= 0:
             raise ValueError(f"Expected 'gamma_max' to be >= 0 (got {gamma_max!r})")
-        self.temperature, self.t0, self.gamma_max = temperature, t0, gamma_max
-        self.batch_size, self.reduction = batch_size, reduction
+        self.t0, self.gamma_max = t0, gamma_max
 
     def gamma(self, epoch: int) -> float:
         return team_up_gamma(epoch, self.t0, self.gamma_max)
