@@ -233,22 +233,14 @@ def _run_part(part: str, threads: int, args: argparse.Namespace) -> dict:
     return out
 
 
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}"
 
 
 def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv: list[str]) -> str:
     import torch
+
+    from graphcl.train import cpu_model
 
     threads = sorted(results, reverse=True)
     lines = ["# CSGCL speed and memory against the authors' code", ""]
@@ -307,7 +299,7 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv:
             elif part == "ced":
                 extra = f"; {r['communities']} communities, {r['edges']} edges"
             lines.append(f"- threads {t}, {part}: times [{times}] s{extra}")
-    machine = (f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, python "
+    machine = (f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, python "
                f"{platform.python_version()}, torch {torch.__version__} (parallel backend: "
                f"{'OpenMP' if 'OpenMP' in torch.__config__.parallel_info() else 'other'}), threads "
                f"{', '.join(map(str, threads))}, OMP_WAIT_POLICY "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from graphcl.kernels import csr_aggregate, segment_sum  # noqa: E402
 from graphcl.kernels._backend import resolve_backend  # noqa: E402
+from graphcl.train import machine_description  # noqa: E402
 
 
 def timeit(fn: Callable[[], object], device: torch.device, reps: int, warmup: int = 2) -> float:
@@ -212,12 +212,6 @@ def bench_e2e(t: Table, n: int, d: int, k: int, device, reps: int) -> None:
     t.add(g, f"ours ({ours})", ms, nb, base, None, rel_err(z.grad, g_ref))
 
 
-def machine() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), torch {torch.__version__}"
-
-
 def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -253,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
     command = " ".join([Path(sys.executable).name] + sys.argv)
-    print(f"command: {command}\nmachine: {machine()}", flush=True)
+    machine = machine_description("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"command: {command}\nmachine: {machine}", flush=True)
     t = Table()
     start = time.time()
     if "segment" not in args.skip:
@@ -267,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         tv = triton.__version__
     except Exception:
         tv = "not installed"
-    text = (f"# graphcl.kernels benchmark\n\n- command: `{command}`\n- machine: {machine()}, triton {tv}\n"
+    text = (f"# graphcl.kernels benchmark\n\n- command: `{command}`\n- machine: {machine}, triton {tv}\n"
             f"- total wall time: {time.time() - start:.1f} s\n- bytes: reads of x/messages and the "
             f"index + output writes (copy: read + write); fp32 unless stated\n\n{t.markdown()}\n")
     atomic_write(args.out, text)

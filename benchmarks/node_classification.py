@@ -17,8 +17,6 @@ to shorten them (the table says so) or run --full on a GPU (--device cuda).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -29,9 +27,9 @@ import numpy as np
 import torch
 import yaml
 
-import graphcl.methods.csgcl  # noqa: F401  (registers 'csgcl' if graphcl.methods does not import it yet)
 from graphcl.data import DatasetNotFoundError, load_graph
 from graphcl.runner import run
+from graphcl.train import machine_description
 from graphcl.train import write_text
 
 DEFAULT_DATASETS = ["Cora", "CiteSeer"]
@@ -54,13 +52,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", help="folder for the per-run outputs (default: a temporary folder)")
     p.add_argument("--output", default="benchmarks/results/node_classification.md")
     return p
-
-
-def _machine(device: str) -> str:
-    gpu = f", {torch.cuda.get_device_name(0)}" if device.startswith("cuda") and torch.cuda.is_available() else ""
-    return (f"{platform.node()}: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"python {platform.python_version()}, torch {torch.__version__}, device {device}{gpu}, "
-            f"torch threads {torch.get_num_threads()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None
                                                                                 else sys.argv[1:]))
     lines = ["# Node classification: GRACE vs CSGCL (linear probe on frozen embeddings)", "",
-             f"- Machine: {_machine(args.device)}",
+             f"- Machine: {machine_description(args.device)}",
              f"- Command: `{command}`",
              f"- Date: {time.strftime('%Y-%m-%d %H:%M:%S')}; total {total / 60:.1f} min",
              f"- Protocol: each method's preset for the dataset; training seeds 0..{args.seeds - 1}; per run the "

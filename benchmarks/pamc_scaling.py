@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -190,10 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.reps)))
         return 0
-    import torch
+    from graphcl.train import machine_description
     header = {"date": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "machine": f"{platform.node()} ({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-                         f"{_ram() / 2 ** 30:.0f} GiB RAM, torch {torch.__version__})",
+              "machine": machine_description(),
               "command": "python benchmarks/pamc_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "setup": f"d = {D}, K = {K}, average degree ~{AVG_DEGREE} (+ self-loops), tau = 0.5, float32, CPU"}
     rows = []

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -39,6 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys  # noqa: E402  (applies recsys.compat)
+from graphcl.train import machine_description  # noqa: E402
 
 DEFAULT_MODELS = ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
 METRICS = ['hit@5', 'hit@10', 'hit@20', 'ndcg@5', 'ndcg@10', 'ndcg@20', 'mrr@10', 'recall@20']
@@ -69,11 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _machine(device: str) -> str:
-    gpu = f', {torch.cuda.get_device_name(0)}' if device.startswith('cuda') and torch.cuda.is_available() else ''
-    return (f'{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs{gpu}), Python '
-            f'{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, '
-            f'RecBole {recsys.compat.require_recbole().__version__}, {torch.get_num_threads()} torch thread(s), '
-            f'device {device}')
+    return (f'{machine_description(device)}, numpy {np.__version__}, '
+            f'RecBole {recsys.compat.require_recbole().__version__}')
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -7,7 +7,6 @@ Used by ``graphcl train`` and by the benchmarks, so both produce the same files:
 from __future__ import annotations
 
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from torch_geometric.data import Data
 from .data import load_graph
 from .eval import clustering_metrics, kmeans, link_prediction_scores, linear_probe, split_edges
 from .methods import get_method, resolve_config
-from .train import CHECKPOINT_NAME, fit, load_checkpoint, write_json, write_npy, write_yaml
+from .train import CHECKPOINT_NAME, fit, load_checkpoint, machine_description, write_json, write_npy, write_yaml
 
 
 def evaluate_embeddings(embeddings: torch.Tensor, data: Data, config: dict[str, Any],
@@ -101,8 +100,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
                                                   "score = embedding dot product")
     metrics.update({"method": method_cls.name, "dataset": dataset, "epochs": int(config["epochs"]),
                     "final_loss": losses[-1] if losses else None, "train_seconds": train_seconds,
-                    "machine": f"{platform.node()} ({platform.processor() or platform.machine()}, "
-                               f"{os.cpu_count()} cpus, torch {torch.__version__}, device {device})"})
+                    "machine": machine_description(device)})
     write_npy(out / "embeddings.npy", embeddings.cpu().numpy().astype(np.float32))
     if clusters is not None:
         write_npy(out / "clusters.npy", np.asarray(clusters, dtype=np.int64))

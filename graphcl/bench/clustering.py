@@ -24,7 +24,6 @@ import csv
 import importlib
 import io
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -42,6 +41,7 @@ from torch_geometric.data import Data
 from ..data import dataset_available, dataset_names, load_graph
 from ..eval import clustering_metrics, kmeans
 from ..methods import METHODS, get_method, resolve_config
+from ..train import machine_description
 from ..train import fit, write_text
 
 __all__ = ["BENCH_METHODS", "DEFAULT_DATASETS", "METRICS", "PUBLISHED", "ClusteringResult", "run_benchmark",
@@ -218,12 +218,6 @@ def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def _machine() -> str:
-    return (f"{platform.node()} ({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-            f"{_physical_memory() / 2 ** 30:.0f} GiB, Python {platform.python_version()}, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} torch threads)")
-
-
 def render_markdown(summary: Sequence[dict[str, Any]], header: dict[str, str], skipped: Sequence[str],
                     sizes: dict[str, str]) -> str:
     """The Markdown report: header lines, then one table per dataset (ours in %, mean +- std; published best)."""
@@ -271,7 +265,7 @@ def run_benchmark(datasets: Sequence[str] = DEFAULT_DATASETS, methods: Sequence[
     results: list[ClusteringResult] = []
     skipped: list[str] = []
     sizes: dict[str, str] = {}
-    header = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": _machine(),
+    header = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_description(),
               "command": command or "graphcl bench clustering (from Python)",
               "seeds": " ".join(str(s) for s in seeds),
               "epochs": "presets" + (f", overridden to {epochs}" if epochs is not None else "")

@@ -1,11 +1,8 @@
 """CSGCL: GRACE with community-aware views (CED, CAV) and the Team-up loss."""
 from __future__ import annotations
 
-from typing import Any
 
-import torch
 from torch import Tensor
-from torch_geometric.data import Data
 
 from ..augment import CommunalAttributeVoting, CommunalEdgeDropping, CommunityInfo, community_info
 from ..losses import TeamUpLoss

@@ -5,7 +5,6 @@ as used by SDCN, SCGC and PamC.
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
