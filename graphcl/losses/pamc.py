@@ -30,6 +30,7 @@ MODES = ("hard", "soft")
 
 _EPS = 1e-10  # the reference adds 1e-10 inside both logarithms
 _DEFAULT_CHUNK = 1 << 16  # edges per block of the blocked-gather fallback of edge_cosine
+_NORM_EPS = 1e-12  # F.normalize's default: rows are divided by max(||z_i||, eps)
 
 
 def _check_mode(mode: str) -> None:
@@ -185,6 +186,7 @@ class _EdgePattern:
         self.sorted = bool((self.order == torch.arange(key.numel(), device=key.device)).all())
         row, col = src[self.order], dst[self.order]
         self.rowptr = _rowptr(row, n)
+        self.row = row
         self.col = col
         self.t_perm = torch.argsort(col * n + row, stable=True)
         self.t_rowptr = _rowptr(col, n)
@@ -215,33 +217,49 @@ def _pattern(edge_index: Tensor, n: int) -> _EdgePattern:
     return pat
 
 
-class _EdgeDot(torch.autograd.Function):
-    r"""Row dot products at the edges, :math:`s_e = \langle h_{src(e)}, h_{dst(e)} \rangle`, as a sampled dense-dense
-    product (SDDMM) on the CSR pattern; backward :math:`\nabla h = G h + G^\top h` with :math:`G` the sparse matrix of
-    edge gradients (two sparse-dense products). Nothing of size :math:`(E, d)` is materialised."""
+class _EdgeCosine(torch.autograd.Function):
+    r"""Cosine similarities at the edges, :math:`c_e = \langle z_i, z_j \rangle\, n_i n_j` with
+    :math:`n_i = 1 / \max(\|z_i\|, \epsilon)` (``F.normalize``'s definition), without normalising :math:`Z`.
+
+    The dot products are a sampled dense-dense product (SDDMM) on the CSR pattern; the backward is
+
+    .. math::
+        \nabla z_i = \sum_e g_e n_i n_j z_j \;(\text{both directions}) - z_i\, n_i^2 [\|z_i\| > \epsilon]
+        \sum_{e \ni i} g_e c_e,
+
+    one sparse-dense product :math:`(G' + G'^\top) Z` plus per-node scalars. Nothing of size :math:`(E, d)` is
+    materialised and no normalised copy of :math:`Z` is made."""
 
     @staticmethod
-    def forward(ctx, h: Tensor, pattern: _EdgePattern) -> Tensor:
+    def forward(ctx, z: Tensor, pattern: _EdgePattern, eps: float) -> Tensor:
         n = pattern.n
-        empty = _csr(pattern.rowptr, pattern.col, torch.zeros(pattern.col.numel(), dtype=h.dtype, device=h.device), n)
-        vals = torch.sparse.sampled_addmm(empty, h, h.t(), beta=0.0).values()
-        if not pattern.sorted:
-            vals = torch.empty_like(vals).index_copy_(0, pattern.order, vals)
-        ctx.save_for_backward(h)
+        norm = torch.linalg.vector_norm(z, dim=1)
+        inv = norm.clamp_min(eps).reciprocal()
+        empty = _csr(pattern.rowptr, pattern.col, torch.zeros(pattern.col.numel(), dtype=z.dtype, device=z.device), n)
+        scale = inv.index_select(0, pattern.row) * inv.index_select(0, pattern.col)
+        cos = torch.sparse.sampled_addmm(empty, z, z.t(), beta=0.0).values() * scale  # CSR order
+        ctx.save_for_backward(z, inv, scale, cos, norm > eps)
         ctx.pattern = pattern
-        return vals
+        if pattern.sorted:
+            return cos
+        return torch.empty_like(cos).index_copy_(0, pattern.order, cos)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):
-        (h,) = ctx.saved_tensors
+        z, inv, scale, cos, active = ctx.saved_tensors
         pat = ctx.pattern
         g = grad.contiguous() if pat.sorted else grad.index_select(0, pat.order)
-        g_t = g.index_select(0, pat.t_perm)  # values of G^T in its CSR order
+        w = g * scale
+        w_t = w.index_select(0, pat.t_perm)  # values of G'^T in its CSR order
         if pat.symmetric:
-            return _csr(pat.rowptr, pat.col, g + g_t, pat.n) @ h, None
-        out = _csr(pat.rowptr, pat.col, g, pat.n) @ h
-        return out + _csr(pat.t_rowptr, pat.t_col, g_t, pat.n) @ h, None
+            out = _csr(pat.rowptr, pat.col, w + w_t, pat.n) @ z
+        else:
+            out = _csr(pat.rowptr, pat.col, w, pat.n) @ z + _csr(pat.t_rowptr, pat.t_col, w_t, pat.n) @ z
+        gc = g * cos
+        r = torch.zeros(pat.n, dtype=z.dtype, device=z.device).index_add_(0, pat.row, gc).index_add_(0, pat.col, gc)
+        r = r * inv * inv * active.to(z.dtype)
+        return out.sub_(z * r.unsqueeze(1)), None, None
 
 
 class _EdgeDotChunked(torch.autograd.Function):
@@ -273,9 +291,10 @@ class _EdgeDotChunked(torch.autograd.Function):
 def edge_cosine(z: Tensor, edge_index: Tensor, chunk_size: Optional[int] = None) -> Tensor:
     r"""Cosine similarity :math:`\cos(z_i, z_j)` at every edge :math:`(i, j)`, memory :math:`O(E + N d)`.
 
-    Rows are L2-normalised once; the edge dot products are a sampled dense-dense product on the CSR pattern of
-    ``edge_index`` (built once per ``edge_index`` tensor and cached) and their gradient two sparse-dense products,
-    so no :math:`(E, d)` tensor exists. With ``chunk_size`` (or for dtypes other than fp32/fp64) the products are
+    The edge dot products are a sampled dense-dense product on the CSR pattern of ``edge_index`` (built once per
+    ``edge_index`` tensor and cached), scaled by the inverse row norms (``F.normalize``'s
+    :math:`1/\max(\|z_i\|, 10^{-12})`); their gradient is one sparse-dense product plus per-node scalars, so no
+    :math:`(E, d)` tensor and no normalised copy of :math:`Z` exist. With ``chunk_size`` (or for dtypes other than fp32/fp64) the products are
     instead gathered in blocks of ``chunk_size`` edges.
 
     Args:
@@ -289,9 +308,9 @@ def edge_cosine(z: Tensor, edge_index: Tensor, chunk_size: Optional[int] = None)
     """
     if chunk_size is not None and int(chunk_size) < 1:
         raise ValueError(f"Expected 'chunk_size' >= 1 (got {chunk_size})")
-    h = F.normalize(z, dim=1)
-    if chunk_size is None and h.dtype in (torch.float32, torch.float64):
-        return _EdgeDot.apply(h, _pattern(edge_index, h.size(0)))
+    if chunk_size is None and z.dtype in (torch.float32, torch.float64):
+        return _EdgeCosine.apply(z, _pattern(edge_index, z.size(0)), _NORM_EPS)
+    h = F.normalize(z, dim=1, eps=_NORM_EPS)
     chunk = int(chunk_size or _DEFAULT_CHUNK)
     return _EdgeDotChunked.apply(h, edge_index[0].long(), edge_index[1].long(), chunk)
 

@@ -126,6 +126,26 @@ def test_edge_cosine_matches_dense_and_chunks():
     assert torch.autograd.gradcheck(lambda x: edge_cosine(x, sym_ei, 3), (z,))
 
 
+def test_edge_cosine_zero_row_follows_f_normalize():
+    # a zero embedding has cosine 0 with everything; its gradient is F.normalize's (g / eps), as on the gather path
+    g = torch.Generator().manual_seed(4)
+    base = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    base[2] = 0.0
+    ei, _ = pamc_graph(_graph(5, seed=1), 5)
+    weights = torch.rand(ei.size(1), generator=g, dtype=torch.float64)
+    grads, values = [], []
+    for chunk in (None, 2):
+        z = base.clone().requires_grad_(True)
+        out = edge_cosine(z, ei, chunk)
+        (out * weights).sum().backward()
+        values.append(out.detach())
+        grads.append(z.grad)
+    assert torch.equal(values[0][(ei[0] == 2) | (ei[1] == 2)], torch.zeros(int(((ei[0] == 2) | (ei[1] == 2)).sum()),
+                                                                           dtype=torch.float64))
+    assert torch.allclose(values[0], values[1], atol=1e-12)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-9, atol=1e-6)
+
+
 @pytest.mark.parametrize("mode", ["hard", "soft"])
 @pytest.mark.parametrize("tau", [0.5, 2.0])
 @pytest.mark.parametrize("order", [1, 2])
