@@ -11,10 +11,10 @@ from torch_geometric.data import Data
 
 from ..losses.pamc import influence_contrastive_loss, pamc_graph, pamc_loss
 from ..nn import GCNEncoder
-from .base import Method, load_preset_file, register_method
+from .base import Method, get_method, load_preset_file, register_method
 from .dec import dec_kl, soft_assignment, target_distribution
 
-__all__ = ["PamC", "PamCNet", "CONTRASTS", "ENCODERS", "KMEANS_BACKENDS", "kmeans_centers"]
+__all__ = ["PamC", "PamCNet", "CONTRASTS", "ENCODERS", "KMEANS_BACKENDS", "PRETRAINERS", "kmeans_centers"]
 
 _DEFAULTS, _PRESETS = load_preset_file("pamc")
 
@@ -24,6 +24,10 @@ CONTRASTS = ("hard", "soft", "dense")
 ENCODERS = ("mlp", "gcn")
 #: ``kmeans_backend``: where the centres' k-means initialisation runs.
 KMEANS_BACKENDS = ("sklearn", "faiss")
+#: ``pretrain``: the reconstruction autoencoder (SDCN/the reference) or a contrastive method of this package at its
+#: preset for the dataset, whose GCN encoder PamC then fine-tunes (the Dink-Net recipe: contrastive start, then
+#: clustering).
+PRETRAINERS = ("autoencoder", "grace", "csgcl")
 
 
 def _mlp(dims: Sequence[int]) -> nn.Sequential:
@@ -50,10 +54,14 @@ class PamCNet(nn.Module):
         hidden (list of int, optional): hidden widths. (default: :obj:`[500, 500, 2000]`)
         embedding_dim (int, optional): :math:`d_z`. (default: :obj:`10`)
         activation (str, optional): GCN activation. (default: :obj:`"relu"`)
+        encoder_module (nn.Module, optional): use this graph encoder (``encoder="gcn"``; e.g. a contrastive
+            method's) instead of building one; ``embedding_dim`` must be its output width and there is no decoder.
+            (default: :obj:`None`)
     """
 
     def __init__(self, in_channels: int, num_clusters: int, encoder: str = "mlp",
-                 hidden: Sequence[int] = (500, 500, 2000), embedding_dim: int = 10, activation: str = "relu"):
+                 hidden: Sequence[int] = (500, 500, 2000), embedding_dim: int = 10, activation: str = "relu",
+                 encoder_module: nn.Module | None = None):
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"Expected 'encoder' to be one of {ENCODERS} (got {encoder!r})")
@@ -61,6 +69,13 @@ class PamCNet(nn.Module):
         if not hidden:
             raise ValueError("Expected at least one hidden width in 'hidden'")
         self.kind = encoder
+        if encoder_module is not None:  # a contrastive method's GCN encoder (shared module), no decoder
+            if encoder != "gcn":
+                raise ValueError("A given encoder module is a graph encoder: it needs encoder='gcn'")
+            self.encoder, self.decoder = encoder_module, None
+            self.centers = nn.Parameter(torch.empty(num_clusters, embedding_dim))
+            nn.init.xavier_normal_(self.centers)
+            return
         if encoder == "mlp":
             self.encoder = _mlp([in_channels, *hidden, embedding_dim])
         else:
@@ -143,11 +158,34 @@ class PamC(Method):
         for key in ("pretrain_epochs", "target_update_interval"):
             if int(c[key]) < (1 if key == "target_update_interval" else 0):
                 raise ValueError(f"Invalid '{key}': {c[key]}")
+        if c.get("pretrain") not in PRETRAINERS:
+            raise ValueError(f"Expected 'pretrain' to be one of {PRETRAINERS} (got {c.get('pretrain')!r})")
         self.initialised = False
         self._target: Tensor | None = None
+        self.pretrainer: Method | None = None
+        if c["pretrain"] != "autoencoder":
+            if c["encoder"] != "gcn":
+                raise ValueError(f"pretrain={c['pretrain']!r} trains a GCN encoder: it needs encoder='gcn' "
+                                 f"(got {c['encoder']!r})")
+            self.pretrainer = self._build_pretrainer(data, c, device)
+            c["embedding_dim"] = int(self.pretrainer.config["num_hidden"])
         super().__init__(data, c, device)
         self.x = self.prepare_features()
         self.graph = pamc_graph(self.data.edge_index, self.data.num_nodes, int(c["order"]), bool(c["influence"]))
+
+    @staticmethod
+    def _build_pretrainer(data: Data, config: dict[str, Any], device: str | torch.device) -> Method:
+        """The contrastive method ``config["pretrain"]`` at its preset for ``config["dataset"]``, with the keys of
+        ``config["pretrain_config"]`` overriding it, and the same seed."""
+        from .config import resolve_config
+        method = get_method(config["pretrain"])
+        extra = config.get("pretrain_config") or {}
+        if not isinstance(extra, dict):
+            raise ValueError(f"Expected 'pretrain_config' to be a mapping of {method.name} config keys "
+                             f"(got {extra!r})")
+        pre_config = resolve_config(method, config.get("dataset") or "",
+                                    overrides={**extra, "seed": int(config["seed"])})
+        return method(data, pre_config, device)
 
     # ------------------------------------------------------------------ input
     def prepare_features(self) -> Tensor:
@@ -176,8 +214,9 @@ class PamC(Method):
     # ------------------------------------------------------------------ model
     def build_model(self) -> nn.Module:
         c = self.config
+        encoder = None if self.pretrainer is None else self.pretrainer.model["encoder"]
         return PamCNet(self.data.num_features, int(c["num_clusters"]), c["encoder"], c["hidden"],
-                       int(c["embedding_dim"]), c["activation"])
+                       int(c["embedding_dim"]), c["activation"], encoder_module=encoder)
 
     def build_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.encoder_parameters(), lr=float(self.config["lr"]),
@@ -188,8 +227,19 @@ class PamC(Method):
 
     # ---------------------------------------------------------- pretraining
     def pretrain(self) -> list[float]:
-        """Autoencoder pretraining (reconstruction MSE), then k-means initialisation of the centres.
-        Returns the mean reconstruction loss of every pretraining epoch."""
+        """Pretraining (``pretrain``: the reconstruction autoencoder, or the contrastive method's own epochs on the
+        shared encoder), then k-means initialisation of the centres. Returns the loss of every pretraining epoch."""
+        if self.pretrainer is not None:
+            epochs = int(self.pretrainer.config["epochs"])
+            history = [self.pretrainer.train_epoch(epoch) for epoch in range(1, epochs + 1)]  # loop over epochs
+        else:
+            history = self._pretrain_autoencoder()
+        self.pretrain_history = history
+        self._init_centers()
+        return history
+
+    def _pretrain_autoencoder(self) -> list[float]:
+        """Reconstruction MSE of encoder + decoder; the mean loss of every epoch."""
         c = self.config
         net = self.model
         params = list(net.encoder.parameters()) + list(net.decoder.parameters())
@@ -215,16 +265,19 @@ class PamC(Method):
                 opt.step()
                 total += float(loss.detach()) * target.size(0)
             history.append(total / n)
-        self.pretrain_history = history
+        return history
+
+    def _init_centers(self) -> None:
+        """Centres :math:`\mu` = k-means centres of the pretrained embeddings."""
+        c = self.config
         with torch.no_grad():
-            net.eval()
+            self.model.eval()
             z = self.encode()
         centers = kmeans_centers(z, int(c["num_clusters"]), int(c["seed"]), int(c["kmeans_n_init"]),
                                  c["kmeans_backend"])
         with torch.no_grad():
-            net.centers.copy_(centers.to(net.centers.device))
+            self.model.centers.copy_(centers.to(self.model.centers.device))
         self.initialised = True
-        return history
 
     def _ensure_initialised(self) -> None:
         if not self.initialised:

@@ -100,3 +100,47 @@ def test_config_errors():
         PamC(nolabels, _config())
     with pytest.raises(ValueError, match="gcn"):
         PamCNet(5, 2, encoder="gcn", hidden=[8, 4])
+
+
+@pytest.mark.parametrize("pretrainer", ["grace", "csgcl"])
+def test_contrastive_pretraining_trains_the_shared_encoder(pretrainer):
+    data = _data()
+    method = PamC(data, _config(encoder="gcn", pretrain=pretrainer,
+                                pretrain_config={"epochs": 3, "num_hidden": 8, "num_proj_hidden": 8}))
+    assert method.model.encoder is method.pretrainer.model["encoder"]  # one module: PamC fine-tunes it
+    assert method.config["embedding_dim"] == 8 and method.model.decoder is None
+    before = [p.detach().clone() for p in method.model.encoder.parameters()]
+    history = method.pretrain()
+    assert len(history) == 3 and all(math.isfinite(x) for x in history)
+    assert any(not torch.equal(a, b) for a, b in zip(before, method.model.encoder.parameters()))
+    z = method.embed()
+    assert z.shape == (90, 8)
+    labels = torch.cdist(z, method.model.centers.detach()).argmin(1)  # centres = k-means of the embeddings
+    for k in labels.unique():
+        assert torch.allclose(method.model.centers[k].detach(), z[labels == k].mean(0), atol=1e-3)
+    losses = fit(method, 2, progress=False)
+    assert all(math.isfinite(x) for x in losses)
+
+
+def test_contrastive_pretraining_resume_matches_uninterrupted(tmp_path):
+    data = _data()
+    cfg = dict(encoder="gcn", pretrain="grace", pretrain_config={"epochs": 3, "num_hidden": 8})
+    straight = PamC(data, _config(**cfg))
+    losses = fit(straight, 4, progress=False)
+    first = PamC(data, _config(**cfg))
+    fit(first, 2, tmp_path, checkpoint_every=2, progress=False)
+    resumed = PamC(data, _config(**cfg, seed=5))
+    assert fit(resumed, 4, checkpoint=load_checkpoint(tmp_path), progress=False) == pytest.approx(losses, rel=1e-5)
+    assert torch.equal(resumed.predict_clusters(), straight.predict_clusters())
+
+
+def test_contrastive_pretraining_config_errors():
+    data = _data()
+    with pytest.raises(ValueError, match="pretrain"):
+        PamC(data, _config(pretrain="dgi"))
+    with pytest.raises(ValueError, match="encoder='gcn'"):
+        PamC(data, _config(pretrain="grace"))  # the default encoder is the MLP
+    with pytest.raises(ValueError, match="pretrain_config"):
+        PamC(data, _config(encoder="gcn", pretrain="grace", pretrain_config=[1, 2]))
+    with pytest.raises(ValueError, match="Unknown config key"):
+        PamC(data, _config(encoder="gcn", pretrain="grace", pretrain_config={"not_a_key": 1}))
