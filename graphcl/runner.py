@@ -19,6 +19,7 @@ from torch_geometric.data import Data
 from .data import load_graph
 from .eval import clustering_metrics, kmeans, link_prediction_scores, linear_probe, split_edges
 from .methods import get_method, resolve_config
+from .methods.config import COMMON_DEFAULTS
 from .train import CHECKPOINT_NAME, fit, load_checkpoint, machine_description, write_json, write_npy, write_yaml
 
 
@@ -30,12 +31,15 @@ def evaluate_embeddings(embeddings: torch.Tensor, data: Data, config: dict[str, 
     if getattr(data, "y", None) is None:
         return metrics, None
     y = data.y.cpu()
-    probe = linear_probe(embeddings.cpu(), y, num_splits=int(config["eval_splits"]), seed=int(config["eval_seed"]))
+    probe_epochs = int(config.get("eval_epochs", COMMON_DEFAULTS["eval_epochs"]))  # runs saved before the key
+    probe = linear_probe(embeddings.cpu(), y, num_splits=int(config["eval_splits"]), seed=int(config["eval_seed"]),
+                         epochs=probe_epochs)
     metrics["linear_probe"] = probe.as_dict()
     if getattr(data, "train_mask", None) is not None and data.train_mask.dim() == 1:
         masks = tuple(m.nonzero().view(-1).cpu() for m in (data.train_mask, data.val_mask, data.test_mask))
         metrics["linear_probe_public_split"] = linear_probe(embeddings.cpu(), y, public_split=masks,
-                                                            seed=int(config["eval_seed"])).as_dict()
+                                                            seed=int(config["eval_seed"]),
+                                                            epochs=probe_epochs).as_dict()
     num_classes = int(y.max()) + 1
     pred = clusters.cpu().numpy() if clusters is not None else kmeans(embeddings, num_classes,
                                                                      seed=int(config["eval_seed"]))
