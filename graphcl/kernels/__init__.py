@@ -5,7 +5,7 @@ Triton kernels for CUDA tensors, torch references on CPU; see ``docs/kernels.md`
 from ._backend import BACKENDS, resolve_backend, triton_available
 from .aggregate import REDUCTIONS, aggregate
 from .csr_aggregate import CSRAggregateFunction, csr_aggregate
-from .reference import csr_aggregate_reference, rowptr_to_index, segment_sum_reference
+from .reference import csr_aggregate_reference, index_to_rowptr, rowptr_to_index, segment_sum_reference
 from .segment_sum import SegmentSumFunction, segment_sum
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "csr_aggregate_reference",
     "segment_sum_reference",
     "rowptr_to_index",
+    "index_to_rowptr",
     "resolve_backend",
     "triton_available",
 ]

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from .csr_aggregate import REDUCTIONS, check_reduce, csr_aggregate
+from .reference import index_to_rowptr
 
 __all__ = ["REDUCTIONS", "aggregate"]
 
@@ -32,9 +33,8 @@ def _signature(t: Optional[Tensor]):
 def _csr(row: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
     """CSR matrix with entries ``(row[e], col[e]) += value[e]`` (duplicates kept; rows stably sorted)."""
     perm = torch.sort(row, stable=True)[1]
-    crow = torch.zeros(shape[0] + 1, dtype=torch.int64, device=row.device)
-    torch.cumsum(torch.bincount(row, minlength=shape[0]), 0, out=crow[1:])
-    return torch.sparse_csr_tensor(crow, col[perm], value[perm], shape, check_invariants=False)
+    return torch.sparse_csr_tensor(index_to_rowptr(row, shape[0]), col[perm], value[perm], shape,
+                                   check_invariants=False)
 
 
 def _adjacency(index: Tensor, src: Tensor, num_nodes: int, num_src: int, reduce: str,

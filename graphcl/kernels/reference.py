@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["acc_dtype", "segment_sum_reference", "rowptr_to_index", "csr_aggregate_reference"]
+__all__ = ["acc_dtype", "segment_sum_reference", "rowptr_to_index", "index_to_rowptr", "csr_aggregate_reference"]
 
 
 def acc_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -21,6 +21,13 @@ def segment_sum_reference(x: Tensor, labels: Tensor, num_segments: int) -> Tenso
     out = torch.zeros(num_segments, x.shape[1], dtype=acc_dtype(x.dtype), device=x.device)
     out.index_add_(0, labels, x.to(out.dtype))
     return out.to(x.dtype)
+
+
+def index_to_rowptr(rows: Tensor, num_rows: int) -> Tensor:
+    """CSR row pointer ``[num_rows + 1]`` (int64) of edges with these row ids (in any order: counts only)."""
+    ptr = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
+    torch.cumsum(torch.bincount(rows, minlength=num_rows), 0, out=ptr[1:])
+    return ptr
 
 
 def rowptr_to_index(rowptr: Tensor, num_edges: int | None = None) -> Tensor:

@@ -11,7 +11,6 @@ every other node, :math:`O(N^2 d)` time and :math:`O(N^2)` memory. PamC keeps th
 """
 from __future__ import annotations
 
-import warnings
 from typing import Optional, Tuple
 
 import torch
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from graphcl.kernels import aggregate, segment_sum
+from graphcl.kernels import aggregate, index_to_rowptr, segment_sum
 
 __all__ = ["MODES", "pamc_graph", "meta_nodes", "edge_cosine", "pamc_loss", "PamCLoss",
            "influence_contrastive_loss", "InfluenceContrastiveLoss"]
@@ -110,11 +109,9 @@ def pamc_graph(edge_index: Tensor, num_nodes: int, order: int = 1, influence: bo
     wu = wu / deg[ei[0]]
     a_hat = torch.sparse_coo_tensor(ei, wu, (num_nodes, num_nodes), check_invariants=False).coalesce()
     power, total = a_hat, a_hat
-    with warnings.catch_warnings():  # torch notes that its sparse CSR support (used inside sparse.mm) is beta
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        for _ in range(int(order) - 1):  # loop over powers (R is small)
-            power = torch.sparse.mm(power, a_hat).coalesce()
-            total = (total + power).coalesce() if influence else power
+    for _ in range(int(order) - 1):  # loop over powers (R is small)
+        power = torch.sparse.mm(power, a_hat).coalesce()
+        total = (total + power).coalesce() if influence else power
     total = total.coalesce()
     return total.indices(), total.values()
 
@@ -167,9 +164,8 @@ def meta_nodes(z: Tensor, assignment: Tensor, num_clusters: Optional[int] = None
 
 
 def _csr(rowptr: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
-    with warnings.catch_warnings():  # torch flags its sparse CSR support as beta
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        return torch.sparse_csr_tensor(rowptr, col, values, (n, n), check_invariants=False)
+    # torch's "CSR support is in beta" warning is filtered once by graphcl.kernels.aggregate
+    return torch.sparse_csr_tensor(rowptr, col, values, (n, n), check_invariants=False)
 
 
 class _EdgePattern:
@@ -185,21 +181,15 @@ class _EdgePattern:
         self.order = torch.argsort(key, stable=True)
         self.sorted = bool((self.order == torch.arange(key.numel(), device=key.device)).all())
         row, col = src[self.order], dst[self.order]
-        self.rowptr = _rowptr(row, n)
+        self.rowptr = index_to_rowptr(row, n)
         self.row = row
         self.col = col
         self.t_perm = torch.argsort(col * n + row, stable=True)
-        self.t_rowptr = _rowptr(col, n)
+        self.t_rowptr = index_to_rowptr(col, n)
         self.t_col = row[self.t_perm]
         # a symmetric pattern (pamc_graph's always is) has G^T on the same CSR layout: one product for G + G^T
         self.symmetric = bool(torch.equal(self.t_rowptr, self.rowptr) and torch.equal(self.t_col, self.col))
         self.n = n
-
-
-def _rowptr(rows: Tensor, n: int) -> Tensor:
-    ptr = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
-    ptr[1:] = torch.bincount(rows, minlength=n).cumsum(0)
-    return ptr
 
 
 _PATTERNS: list[tuple[Tensor, int, _EdgePattern]] = []  # small LRU cache, keyed by tensor identity

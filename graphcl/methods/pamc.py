@@ -12,6 +12,7 @@ from torch_geometric.data import Data
 from ..losses.pamc import influence_contrastive_loss, pamc_graph, pamc_loss
 from ..nn import GCNEncoder
 from .base import Method, get_method, load_preset_file, register_method
+from .config import resolve_config
 from .dec import dec_kl, soft_assignment, target_distribution
 
 __all__ = ["PamC", "PamCNet", "CONTRASTS", "ENCODERS", "KMEANS_BACKENDS", "PRETRAINERS", "kmeans_centers"]
@@ -73,17 +74,15 @@ class PamCNet(nn.Module):
             if encoder != "gcn":
                 raise ValueError("A given encoder module is a graph encoder: it needs encoder='gcn'")
             self.encoder, self.decoder = encoder_module, None
-            self.centers = nn.Parameter(torch.empty(num_clusters, embedding_dim))
-            nn.init.xavier_normal_(self.centers)
-            return
-        if encoder == "mlp":
-            self.encoder = _mlp([in_channels, *hidden, embedding_dim])
         else:
-            if len(set(hidden)) != 1:
-                raise ValueError(f"encoder='gcn' uses one hidden width for all its layers (got hidden={hidden})")
-            self.encoder = GCNEncoder(in_channels, hidden[0], embedding_dim, num_layers=len(hidden) + 1,
-                                      activation=activation, act_last=False)
-        self.decoder = _mlp([embedding_dim, *reversed(hidden), in_channels])
+            if encoder == "mlp":
+                self.encoder = _mlp([in_channels, *hidden, embedding_dim])
+            else:
+                if len(set(hidden)) != 1:
+                    raise ValueError(f"encoder='gcn' uses one hidden width for all its layers (got hidden={hidden})")
+                self.encoder = GCNEncoder(in_channels, hidden[0], embedding_dim, num_layers=len(hidden) + 1,
+                                          activation=activation, act_last=False)
+            self.decoder = _mlp([embedding_dim, *reversed(hidden), in_channels])
         self.centers = nn.Parameter(torch.empty(num_clusters, embedding_dim))
         nn.init.xavier_normal_(self.centers)
 
@@ -177,7 +176,6 @@ class PamC(Method):
     def _build_pretrainer(data: Data, config: dict[str, Any], device: str | torch.device) -> Method:
         """The contrastive method ``config["pretrain"]`` at its preset for ``config["dataset"]``, with the keys of
         ``config["pretrain_config"]`` overriding it, and the same seed."""
-        from .config import resolve_config
         method = get_method(config["pretrain"])
         extra = config.get("pretrain_config") or {}
         if not isinstance(extra, dict):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from graphcl.kernels import csr_aggregate, csr_aggregate_reference, rowptr_to_index
+from graphcl.kernels import csr_aggregate, csr_aggregate_reference, index_to_rowptr, rowptr_to_index
 
 from kernels_testing import assert_close_to, requires_cuda
 
@@ -108,6 +108,11 @@ def test_gradcheck_float64(interpret, backend, reduce):
 
 def test_rowptr_to_index():
     assert rowptr_to_index(torch.tensor([0, 2, 2, 5])).tolist() == [0, 0, 2, 2, 2]
+
+
+def test_index_to_rowptr_counts_rows_in_any_order():
+    assert index_to_rowptr(torch.tensor([2, 0, 2, 2, 0]), 4).tolist() == [0, 2, 2, 5, 5]
+    assert index_to_rowptr(rowptr_to_index(torch.tensor([0, 2, 2, 5])), 3).tolist() == [0, 2, 2, 5]
     assert rowptr_to_index(torch.tensor([0])).tolist() == []
 
 
