@@ -7,6 +7,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
+from torch_geometric.transforms import NormalizeFeatures
 
 from ..augment import CommunalAttributeVoting, CommunalEdgeDropping, EdgeRemoving, FeatureMasking
 from ..losses import InfoNCELoss
@@ -32,7 +33,9 @@ class GRACE(Method):
         \ell(u_i, v_i) = -\log \frac{e^{s(u_i,v_i)/\tau}}{e^{s(u_i,v_i)/\tau} + \sum_{k\ne i} e^{s(u_i,v_k)/\tau}
         + \sum_{k\ne i} e^{s(u_i,u_k)/\tau}}
 
-    with :math:`s` the cosine similarity. Embeddings for evaluation are :math:`f(G)` on the clean graph.
+    with :math:`s` the cosine similarity. Embeddings for evaluation are :math:`f(G)` on the clean graph. With
+    ``normalize_features`` (default, as the authors' loaders) the features are first row-normalised by PyG's
+    :class:`~torch_geometric.transforms.NormalizeFeatures`.
     Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``.
     """
 
@@ -46,6 +49,8 @@ class GRACE(Method):
     sparse_feature_density: float = 0.05
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
+        if config.get("normalize_features", False):  # runs saved before the key trained on raw features
+            data = NormalizeFeatures()(copy.copy(data))  # on a shallow copy: the caller's Data keeps its features
         super().__init__(data, config, device)
         self.views = self.build_views()
         self.loss = self.build_loss()

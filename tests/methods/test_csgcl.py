@@ -87,3 +87,17 @@ def test_trains_deterministically_and_resumes(data):
 def test_louvain_option(data):
     m = CSGCL(data, _config(community_method='louvain'))
     assert m.communities.num_communities >= 2
+
+
+@pytest.mark.parametrize('method', [GRACE, CSGCL])
+def test_features_row_normalised_like_the_authors_loaders(data, method):
+    raw = data.x.clone()
+    m = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16)))
+    assert m.config['normalize_features'] is True  # the default, as GRACE's and CSGCL's get_dataset
+    shifted = raw - raw.min()  # PyG's NormalizeFeatures: shift to >= 0, then rows sum to 1 (sums below 1 kept)
+    expected = shifted / shifted.sum(dim=1, keepdim=True).clamp(min=1)
+    assert torch.allclose(m.data.x, expected, atol=1e-6)
+    assert torch.equal(data.x, raw)  # the caller's Data is not modified
+    plain = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16,
+                                                                            normalize_features=False)))
+    assert torch.equal(plain.data.x, raw)
