@@ -1,10 +1,9 @@
-"""Clustering metrics (ACC with Hungarian matching, NMI, ARI, macro-F1, modularity, conductance) and k-means."""
+"""Clustering metrics: ACC with Hungarian matching, NMI, ARI, macro-F1, modularity, conductance."""
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
 
 
@@ -76,9 +75,3 @@ def clustering_metrics(labels, pred, edge_index=None, num_nodes: int | None = No
         out["modularity"] = modularity(edge_index, pred, num_nodes)
         out["conductance"] = conductance(edge_index, pred, num_nodes)
     return out
-
-
-def kmeans(embeddings, num_clusters: int, seed: int = 0, n_init: int = 10) -> np.ndarray:
-    """k-means (scikit-learn, k-means++ with ``n_init`` restarts) on embedding rows."""
-    x = _as_numpy(embeddings).astype(np.float64)
-    return KMeans(num_clusters, n_init=n_init, random_state=seed).fit_predict(x)

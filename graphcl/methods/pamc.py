@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from ..eval.kmeans import KMEANS_BACKENDS, kmeans_fit
 from ..losses.pamc import influence_contrastive_loss, pamc_graph, pamc_loss
 from ..nn import GCNEncoder
 from .base import Method, get_method, load_preset_file, register_method
 from .config import resolve_config
 from .dec import dec_kl, soft_assignment, target_distribution
 
-__all__ = ["PamC", "PamCNet", "CONTRASTS", "ENCODERS", "KMEANS_BACKENDS", "PRETRAINERS", "kmeans_centers"]
+__all__ = ["PamC", "PamCNet", "CONTRASTS", "ENCODERS", "KMEANS_BACKENDS", "PRETRAINERS"]
 
 _DEFAULTS, _PRESETS = load_preset_file("pamc")
 
@@ -24,7 +24,6 @@ CONTRASTS = ("hard", "soft", "dense")
 #: ``encoder``: the reference MLP (SDCN autoencoder's encoder) or a GCN from the shared backbone.
 ENCODERS = ("mlp", "gcn")
 #: ``kmeans_backend``: where the centres' k-means initialisation runs.
-KMEANS_BACKENDS = ("sklearn", "faiss")
 #: ``pretrain``: the reconstruction autoencoder (SDCN/the reference) or a contrastive method of this package at its
 #: preset for the dataset, whose GCN encoder PamC then fine-tunes (the Dink-Net recipe: contrastive start, then
 #: clustering).
@@ -92,24 +91,6 @@ class PamCNet(nn.Module):
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters()) + [self.centers]
-
-
-def kmeans_centers(z: Tensor, num_clusters: int, seed: int, n_init: int = 20, backend: str = "sklearn"
-                   ) -> Tensor:
-    """k-means centres of the rows of ``z`` (scikit-learn k-means++ or faiss), float32 :math:`(K, d)`."""
-    x = z.detach().cpu().numpy().astype(np.float32)
-    if backend == "sklearn":
-        from sklearn.cluster import KMeans
-        km = KMeans(num_clusters, n_init=n_init, random_state=seed).fit(x.astype(np.float64))
-        centers = km.cluster_centers_
-    elif backend == "faiss":
-        import faiss
-        km = faiss.Kmeans(x.shape[1], num_clusters, niter=50, nredo=n_init, seed=seed, verbose=False)
-        km.train(np.ascontiguousarray(x))
-        centers = km.centroids
-    else:
-        raise ValueError(f"Expected 'kmeans_backend' to be one of {KMEANS_BACKENDS} (got {backend!r})")
-    return torch.as_tensor(np.asarray(centers), dtype=torch.float32)
 
 
 @register_method
@@ -271,8 +252,8 @@ class PamC(Method):
         with torch.no_grad():
             self.model.eval()
             z = self.encode()
-        centers = kmeans_centers(z, int(c["num_clusters"]), int(c["seed"]), int(c["kmeans_n_init"]),
-                                 c["kmeans_backend"])
+        centers = torch.from_numpy(kmeans_fit(z, int(c["num_clusters"]), int(c["seed"]), int(c["kmeans_n_init"]),
+                                              c["kmeans_backend"]).centers)
         with torch.no_grad():
             self.model.centers.copy_(centers.to(self.model.centers.device))
         self.initialised = True

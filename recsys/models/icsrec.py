@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-import numpy as np
 import torch
 from torch import Tensor
+
+from graphcl.eval.kmeans import kmeans_fit
 
 from ..losses import SIMILARITIES, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
@@ -14,11 +15,12 @@ __all__ = ['ICSRec', 'kmeans']
 
 
 def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) -> Tensor:
-    r"""Euclidean k-means with faiss (``faiss.Kmeans``: ``niter`` Lloyd iterations, best of ``nredo`` restarts).
+    r"""Intent centroids: Euclidean k-means with faiss (:func:`graphcl.eval.kmeans_fit`, ``niter`` Lloyd
+    iterations, best of ``nredo`` restarts, on all points), ``k`` reduced to ``N`` when there are fewer points.
 
     Args:
         x (torch.Tensor): ``[N, d]`` points (any device; clustered on the CPU).
-        k (int): clusters; reduced to ``N`` when there are fewer points.
+        k (int): clusters.
         niter (int, optional): iterations per run. (default: :obj:`20`)
         nredo (int, optional): restarts, the lowest objective is kept. (default: :obj:`5`)
         seed (int, optional): faiss seed. (default: :obj:`1`)
@@ -26,20 +28,12 @@ def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) ->
     Returns:
         torch.Tensor: ``[k', d]`` centroids (float32, on ``x``'s device).
     """
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
-        raise ImportError("ICSRec's fine-grain intents need faiss: `pip install faiss-cpu`.") from exc
     if x.dim() != 2 or x.size(0) == 0:
         raise ValueError(f"Expected 'x' of shape [N, d] with N >= 1 (got {tuple(x.shape)})")
     if k < 1:
         raise ValueError(f"Expected 'k' >= 1 (got {k})")
-    k = min(int(k), x.size(0))
-    data = np.ascontiguousarray(x.detach().float().cpu().numpy())
-    km = faiss.Kmeans(data.shape[1], k, niter=int(niter), nredo=int(nredo), seed=int(seed), verbose=False,
-                      min_points_per_centroid=1, max_points_per_centroid=1 << 30)
-    km.train(data)
-    return torch.from_numpy(np.array(km.centroids, dtype=np.float32)).to(x.device)
+    result = kmeans_fit(x, min(int(k), x.size(0)), seed=seed, n_init=nredo, backend="faiss", max_iter=niter)
+    return torch.from_numpy(result.centers).to(x.device)
 
 
 class ICSRec(SASRecBackbone):
