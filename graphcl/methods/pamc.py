@@ -172,7 +172,8 @@ class PamC(Method):
         D^{-1/2}`, a parameter-free low-pass filter as in SGC/AGE; 0 = raw features, the reference), then the row
         normalisation ``normalize_features``. Never written back: ``self.data`` is the caller's object."""
         c = self.config
-        x = self.data.x.float()
+        # a contrastive pretrainer trained the shared encoder on its own input (e.g. row-normalised features)
+        x = (self.data.x if self.pretrainer is None else self.pretrainer.data.x).float()
         steps = int(c["smooth_steps"])
         if steps < 0:
             raise ValueError(f"Expected 'smooth_steps' >= 0 (got {steps})")
@@ -202,7 +203,9 @@ class PamC(Method):
                                 weight_decay=float(self.config["weight_decay"]))
 
     def encode(self) -> Tensor:
-        return self.model(self.x, self.data.edge_index)
+        """:math:`Z` = the encoder's output, L2-normalised rows with ``normalize_embeddings``."""
+        z = self.model(self.x, self.data.edge_index)
+        return F.normalize(z, dim=1) if self.config.get("normalize_embeddings", False) else z  # older runs: absent
 
     # ---------------------------------------------------------- pretraining
     def pretrain(self) -> list[float]:
@@ -287,7 +290,8 @@ class PamC(Method):
     # ----------------------------------------------------------- inference
     @torch.no_grad()
     def embed(self) -> Tensor:
-        self._ensure_initialised()
+        with torch.enable_grad():  # a model never trained (epochs 0) pretrains here
+            self._ensure_initialised()
         self.model.eval()
         return self.encode()
 

@@ -122,6 +122,29 @@ def test_contrastive_pretraining_trains_the_shared_encoder(pretrainer):
     assert all(math.isfinite(x) for x in losses)
 
 
+@pytest.mark.parametrize("normalize", [True, False])
+def test_encoder_sees_the_pretrainers_input(normalize):
+    data = _data()
+    method = PamC(data, _config(encoder="gcn", pretrain="grace",
+                                pretrain_config={"epochs": 1, "num_hidden": 8, "normalize_features": normalize}))
+    assert torch.equal(method.x, method.pretrainer.data.x)  # the features the shared encoder was trained on
+    assert torch.allclose(method.x.sum(1), torch.ones(90)) == normalize  # csbm rows do not sum to 1 by themselves
+
+
+def test_normalize_embeddings_clusters_on_the_unit_sphere():
+    data = _data()
+    method = PamC(data, _config(normalize_embeddings=True))
+    z = method.embed()
+    assert torch.allclose(z.norm(dim=1), torch.ones(90), atol=1e-5)
+    labels = torch.cdist(z, method.model.centers.detach()).argmin(1)  # k-means centres of the normalised Z
+    for k in labels.unique():
+        assert torch.allclose(method.model.centers[k].detach(), z[labels == k].mean(0), atol=1e-3)
+    fit(method, 2, progress=False)
+    assert torch.allclose(method.embed().norm(dim=1), torch.ones(90), atol=1e-5)
+    raw = PamC(data, _config()).embed()
+    assert not torch.allclose(raw.norm(dim=1), torch.ones(90), atol=1e-2)  # the reference's Z: not normalised
+
+
 def test_contrastive_pretraining_resume_matches_uninterrupted(tmp_path):
     data = _data()
     cfg = dict(encoder="gcn", pretrain="grace", pretrain_config={"epochs": 3, "num_hidden": 8})
