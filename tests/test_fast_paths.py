@@ -63,7 +63,8 @@ def test_scale_columns_on_sparse_equals_dense_masking():
 
 def test_grace_trains_on_sparse_features_and_embeds_with_dense_ones():
     data = csbm(num_nodes=100, num_blocks=2, num_features=200, seed=0)
-    data.x = data.x * (torch.rand(data.x.shape, generator=torch.Generator().manual_seed(0)) < 0.03)
+    # non-negative and 3% dense, like bag-of-words: row normalisation (the default) keeps the zeros
+    data.x = data.x.abs() * (torch.rand(data.x.shape, generator=torch.Generator().manual_seed(0)) < 0.03)
     config = resolve_config(GRACE, "synthetic", overrides={"num_hidden": 8, "num_proj_hidden": 8})
     method = GRACE(data, config)
     assert method.train_data.x.layout == torch.sparse_csr and method.data.x.layout == torch.strided
