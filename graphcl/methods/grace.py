@@ -34,8 +34,8 @@ class GRACE(Method):
         + \sum_{k\ne i} e^{s(u_i,u_k)/\tau}}
 
     with :math:`s` the cosine similarity. Embeddings for evaluation are :math:`f(G)` on the clean graph. With
-    ``normalize_features`` (default, as the authors' loaders) the features are first row-normalised by PyG's
-    :class:`~torch_geometric.transforms.NormalizeFeatures`.
+    ``normalize_features`` (set by the presets of the authors' datasets, as their loaders do) the features are first
+    row-normalised by PyG's :class:`~torch_geometric.transforms.NormalizeFeatures`.
     Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``.
     """
 

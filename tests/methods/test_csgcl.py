@@ -40,6 +40,7 @@ def test_published_presets(dataset):
     assert tuple(config[k] for k in KEYS) == PUBLISHED[dataset]
     assert config['weight_decay'] == 1e-5 and config['drop_edge_thresh'] == 1.0
     assert config['drop_feature_thresh'] == 1.0 and config['num_layers'] == 2
+    assert config['normalize_features'] is True  # the authors' get_dataset: T.NormalizeFeatures()
 
 
 def test_tuned_presets_exist():
@@ -92,12 +93,13 @@ def test_louvain_option(data):
 @pytest.mark.parametrize('method', [GRACE, CSGCL])
 def test_features_row_normalised_like_the_authors_loaders(data, method):
     raw = data.x.clone()
-    m = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16)))
-    assert m.config['normalize_features'] is True  # the default, as GRACE's and CSGCL's get_dataset
+    assert resolve_config(method, 'PubMed')['normalize_features'] is True  # the authors' dataset: their loader's
+    assert resolve_config(method, 'synthetic')['normalize_features'] is False  # default: features as loaded
+    m = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16,
+                                                                        normalize_features=True)))
     shifted = raw - raw.min()  # PyG's NormalizeFeatures: shift to >= 0, then rows sum to 1 (sums below 1 kept)
     expected = shifted / shifted.sum(dim=1, keepdim=True).clamp(min=1)
     assert torch.allclose(m.data.x, expected, atol=1e-6)
     assert torch.equal(data.x, raw)  # the caller's Data is not modified
-    plain = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16,
-                                                                            normalize_features=False)))
+    plain = method(data, resolve_config(method, 'synthetic', overrides=dict(num_hidden=16, num_proj_hidden=16)))
     assert torch.equal(plain.data.x, raw)

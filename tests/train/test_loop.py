@@ -11,9 +11,7 @@ from graphcl.train.io import atomic_path
 
 def _method(seed=0):
     data = csbm(num_nodes=120, num_blocks=3, num_features=8, p_in=0.1, p_out=0.01, seed=0)
-    # Gaussian features: the row normalisation meant for bag-of-words (shift to >= 0, rows sum to 1) would flatten them
-    config = resolve_config(GRACE, "synthetic", overrides={"seed": seed, "num_hidden": 8, "num_proj_hidden": 8,
-                                                           "normalize_features": False})
+    config = resolve_config(GRACE, "synthetic", overrides={"seed": seed, "num_hidden": 8, "num_proj_hidden": 8})
     return GRACE(data, config)
 
 
