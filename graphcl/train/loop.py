@@ -1,9 +1,10 @@
 """The training loop: epochs with a progress bar, atomic checkpoints, and resume."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm.auto import tqdm
@@ -23,13 +24,34 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def _denormals_flushed() -> bool:
+    """Whether CPU float arithmetic currently flushes subnormal numbers to zero (torch has no getter)."""
+    return bool(torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0)
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Flush subnormal floats to zero on the CPU (``torch.set_flush_denormal``) inside the block, then restore.
+
+    Long runs drive some weights and Adam moments into the subnormal range (below 1.2e-38), where x86 arithmetic is
+    many times slower: CSGCL on Photo went from 2.1 to 9.9 s per epoch after 1,700 epochs. Flushing changes only
+    values below that range."""
+    before = _denormals_flushed()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
 def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoint: dict[str, Any] | None = None,
         checkpoint_every: int = 50, progress: bool = True) -> list[float]:
     """Train ``method`` for ``epochs`` epochs (counted from 1), returning the loss of every epoch.
 
     With ``out_dir`` a checkpoint (model, optimiser, augmentation generator, torch RNG, losses so far) is written
     atomically every ``checkpoint_every`` epochs and after the last one. Passing a loaded ``checkpoint`` continues
-    from its epoch with the same random streams, so an interrupted run resumes where it stopped.
+    from its epoch with the same random streams, so an interrupted run resumes where it stopped. Subnormal floats
+    are flushed to zero while it trains (:func:`flush_denormals`).
     """
     if epochs < 0:
         raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
@@ -49,10 +71,11 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
 
     bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress, leave=False,
                initial=start - 1, total=epochs)
-    for epoch in bar:
-        losses.append(method.train_epoch(epoch))
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        if epoch % checkpoint_every == 0 or epoch == epochs:
-            save(epoch)
+    with flush_denormals():
+        for epoch in bar:
+            losses.append(method.train_epoch(epoch))
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if epoch % checkpoint_every == 0 or epoch == epochs:
+                save(epoch)
     bar.close()
     return losses

@@ -51,3 +51,20 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_text().strip().startswith("{") and '"a": 1' in target.read_text()
     assert os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_denormals_are_flushed_while_training_and_restored_after():
+    from graphcl.train.loop import flush_denormals
+
+    tiny = torch.tensor([1e-39])  # subnormal in float32
+    assert tiny.mul(1.0).item() != 0.0
+    with flush_denormals():
+        assert tiny.mul(1.0).item() == 0.0
+    assert tiny.mul(1.0).item() != 0.0
+
+    seen = []
+    method = _method()
+    step = method.training_step
+    method.training_step = lambda epoch: seen.append(tiny.mul(1.0).item()) or step(epoch)
+    fit(method, 2, progress=False)
+    assert seen == [0.0, 0.0] and tiny.mul(1.0).item() != 0.0
