@@ -33,7 +33,7 @@ import yaml
 
 from graphcl.data import DatasetNotFoundError, load_graph
 from graphcl.runner import run
-from graphcl.train import machine_description
+from graphcl.train import flush_denormals_process_wide, machine_description
 from graphcl.train import write_text
 
 DEFAULT_DATASETS = ["Cora", "CiteSeer"]
@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    flush_denormals_process_wide()  # before torch starts its worker threads
     torch.set_num_threads(args.threads)
     datasets = FULL_DATASETS if args.full else (args.datasets or DEFAULT_DATASETS)
     runs_dir = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="graphcl-nc-"))

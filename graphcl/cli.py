@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(_list())
         return 0
+    from .train import flush_denormals_process_wide
+
+    flush_denormals_process_wide()  # before torch starts its worker threads
     if args.command == "bench":
         from .bench.clustering import main as clustering_benchmark
 

@@ -1,8 +1,8 @@
 """Training loop, checkpoints and atomic output files."""
 from .io import atomic_path, write_json, write_npy, write_text, write_torch, write_yaml
-from .loop import CHECKPOINT_NAME, fit, load_checkpoint
+from .loop import CHECKPOINT_NAME, fit, flush_denormals, flush_denormals_process_wide, load_checkpoint
 from .machine import cpu_model, machine_description
 
-__all__ = ["fit", "load_checkpoint", "CHECKPOINT_NAME", "atomic_path", "write_json", "write_npy", "write_text",
-           "write_torch", "write_yaml",
-           "cpu_model", "machine_description"]
+__all__ = ["fit", "load_checkpoint", "CHECKPOINT_NAME", "flush_denormals", "flush_denormals_process_wide",
+           "atomic_path", "write_json", "write_npy", "write_text", "write_torch", "write_yaml", "cpu_model",
+           "machine_description"]

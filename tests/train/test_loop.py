@@ -68,3 +68,17 @@ def test_denormals_are_flushed_while_training_and_restored_after():
     method.training_step = lambda epoch: seen.append(tiny.mul(1.0).item()) or step(epoch)
     fit(method, 2, progress=False)
     assert seen == [0.0, 0.0] and tiny.mul(1.0).item() != 0.0
+
+
+def test_process_wide_flush_reaches_the_worker_threads():
+    import subprocess
+    import sys
+
+    code = ("import torch\n"
+            "from graphcl.train import flush_denormals_process_wide\n"
+            "flush_denormals_process_wide()\n"  # before any parallel op, as the CLI does
+            "torch.set_num_threads(2)\n"
+            "y = torch.full((1 << 20,), 1e-39) * 1.0\n"  # split across both threads
+            "print(int((y != 0).sum()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
