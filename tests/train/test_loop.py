@@ -54,20 +54,25 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 
 def test_denormals_are_flushed_while_training_and_restored_after():
-    from graphcl.train.loop import flush_denormals
+    from graphcl.train.loop import _denormals_flushed, flush_denormals
 
     tiny = torch.tensor([1e-39])  # subnormal in float32
-    assert tiny.mul(1.0).item() != 0.0
-    with flush_denormals():
-        assert tiny.mul(1.0).item() == 0.0
-    assert tiny.mul(1.0).item() != 0.0
+    before = _denormals_flushed()  # in-process CLI tests may have switched flushing on for the whole process
+    torch.set_flush_denormal(False)
+    try:
+        assert tiny.mul(1.0).item() != 0.0
+        with flush_denormals():
+            assert tiny.mul(1.0).item() == 0.0
+        assert tiny.mul(1.0).item() != 0.0
 
-    seen = []
-    method = _method()
-    step = method.training_step
-    method.training_step = lambda epoch: seen.append(tiny.mul(1.0).item()) or step(epoch)
-    fit(method, 2, progress=False)
-    assert seen == [0.0, 0.0] and tiny.mul(1.0).item() != 0.0
+        seen = []
+        method = _method()
+        step = method.training_step
+        method.training_step = lambda epoch: seen.append(tiny.mul(1.0).item()) or step(epoch)
+        fit(method, 2, progress=False)
+        assert seen == [0.0, 0.0] and tiny.mul(1.0).item() != 0.0
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def test_process_wide_flush_reaches_the_worker_threads():
