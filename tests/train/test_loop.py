@@ -56,10 +56,10 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 def test_denormals_are_flushed_while_training_and_restored_after():
     from graphcl.train.loop import _denormals_flushed, flush_denormals
 
-    tiny = torch.tensor([1e-39])  # subnormal in float32
     before = _denormals_flushed()  # in-process CLI tests may have switched flushing on for the whole process
     torch.set_flush_denormal(False)
     try:
+        tiny = torch.tensor([1e-39])  # subnormal in float32 (made while flushing is off, or it would be 0)
         assert tiny.mul(1.0).item() != 0.0
         with flush_denormals():
             assert tiny.mul(1.0).item() == 0.0
