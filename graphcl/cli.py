@@ -75,14 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(_list())
         return 0
-    from .train import flush_denormals_process_wide
-
-    flush_denormals_process_wide()  # before torch starts its worker threads
     if args.command == "bench":
         from .bench.clustering import main as clustering_benchmark
 
         return clustering_benchmark(args.args)
     from .runner import run  # heavy imports only when training
+    from .train import flush_denormals_process_wide
+
+    flush_denormals_process_wide()  # before torch starts its worker threads
 
     if args.threads is not None:
         import torch

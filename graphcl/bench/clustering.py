@@ -41,8 +41,7 @@ from torch_geometric.data import Data
 from ..data import dataset_available, dataset_names, load_graph
 from ..eval import clustering_metrics, kmeans
 from ..methods import METHODS, get_method, resolve_config
-from ..train import machine_description
-from ..train import fit, write_text
+from ..train import fit, flush_denormals_process_wide, machine_description, write_text
 
 __all__ = ["BENCH_METHODS", "DEFAULT_DATASETS", "METRICS", "PUBLISHED", "ClusteringResult", "run_benchmark",
            "score_clustering", "summarise", "render_markdown", "main"]
@@ -354,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``graphcl bench clustering``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    flush_denormals_process_wide()  # before torch starts its worker threads
     if args.seed_list:
         try:
             seeds = [int(s) for s in args.seed_list.split(",") if s.strip()]

@@ -5,6 +5,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .clustering import _as_numpy
+
 KMEANS_BACKENDS = ("sklearn", "faiss")
 
 
@@ -13,11 +15,6 @@ class KMeansResult(NamedTuple):
 
     centers: np.ndarray
     labels: np.ndarray
-
-
-def _as_float32(x) -> np.ndarray:
-    a = x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.asarray(x, dtype=np.float32)
-    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def kmeans_fit(x, num_clusters: int, seed: int = 0, n_init: int = 10, backend: str = "sklearn",
@@ -34,7 +31,7 @@ def kmeans_fit(x, num_clusters: int, seed: int = 0, n_init: int = 10, backend: s
             switched off; ``max_iter`` default 20).
         max_iter: Lloyd iterations per restart (``None``: the backend's default).
     """
-    data = _as_float32(x)
+    data = np.ascontiguousarray(_as_numpy(x), dtype=np.float32)
     if data.ndim != 2 or data.shape[0] == 0:
         raise ValueError(f"Expected points of shape (N, d) with N >= 1 (got {data.shape})")
     if not np.isfinite(data).all():

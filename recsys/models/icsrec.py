@@ -28,8 +28,6 @@ def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) ->
     Returns:
         torch.Tensor: ``[k', d]`` centroids (float32, on ``x``'s device).
     """
-    if x.dim() != 2 or x.size(0) == 0:
-        raise ValueError(f"Expected 'x' of shape [N, d] with N >= 1 (got {tuple(x.shape)})")
     if k < 1:
         raise ValueError(f"Expected 'k' >= 1 (got {k})")
     result = kmeans_fit(x, min(int(k), x.size(0)), seed=seed, n_init=nredo, backend="faiss", max_iter=niter)
