@@ -49,9 +49,9 @@ def flush_denormals_process_wide() -> None:
     """Flush subnormal floats to zero for the rest of the process, worker threads included.
 
     The flag is per thread; torch's OpenMP workers copy it from the main thread when they are created, so call this
-    at the start of a process, before the first parallel torch operation (``graphcl train``, the clustering benchmark and
-    ``benchmarks/node_classification.py`` do). :func:`flush_denormals` alone reaches only the main thread: CSGCL on Photo at 2 threads ran
-    3.1 s per epoch with it and 0.9 s with this."""
+    at the start of a process, before the first parallel torch operation (``graphcl train``, the clustering
+    benchmark and ``benchmarks/node_classification.py`` do). :func:`flush_denormals` alone reaches only the main
+    thread: CSGCL on Photo at 2 threads ran 3.1 s per epoch with it and 0.9 s with this."""
     torch.set_flush_denormal(True)
 
 
