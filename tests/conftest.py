@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
 os.environ.setdefault("GRAPHCL_OFFLINE", "1")
@@ -14,3 +15,12 @@ if "GRAPHCL_DATA" not in os.environ and _SHARED.is_dir():
 # One intra-op thread: the suite's tensors are tiny, and OpenMP threads spinning against each other (or against
 # other processes on a 2-core machine) made small scatters 1000x slower.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _subnormals_unflushed_after_each_test():
+    """Entry points (``graphcl train``, the clustering benchmark) flush subnormal floats for their whole process;
+    tests call them in-process, so the flag is reset after each test (hypothesis refuses to draw floats while it is
+    set)."""
+    yield
+    torch.set_flush_denormal(False)
