@@ -20,7 +20,11 @@ from .data import load_graph
 from .eval import clustering_metrics, kmeans, link_prediction_scores, linear_probe, split_edges
 from .methods import get_method, resolve_config
 from .methods.config import COMMON_DEFAULTS
-from .train import CHECKPOINT_NAME, fit, load_checkpoint, machine_description, write_json, write_npy, write_yaml
+from .train import (CHECKPOINT_NAME, check_matmul_precision, fit, load_checkpoint, machine_description, write_json,
+                    write_npy, write_yaml)
+
+# Keys a resumed run may change: the length of the run and the arithmetic of its matrix products, not the method.
+RESUME_OVERRIDES = {"epochs", "matmul_precision"}
 
 
 def evaluate_embeddings(embeddings: torch.Tensor, data: Data, config: dict[str, Any],
@@ -60,7 +64,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
     """Train and evaluate one method on one dataset; returns the metrics (also written to ``out``).
 
     With ``resume`` (a previous run's folder) the saved config and checkpoint are loaded and training continues
-    in that folder; ``overrides`` may then only raise ``epochs``.
+    in that folder; ``overrides`` may then only raise ``epochs`` or change ``matmul_precision``.
     """
     checkpoint = None
     if resume is not None:
@@ -70,8 +74,8 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
             raise FileNotFoundError(f"Cannot resume: {saved} is missing (is {out} a graphcl run folder?)")
         config = yaml.safe_load(saved.read_text())
         extra = {k: v for k, v in (overrides or {}).items() if v is not None}
-        if set(extra) - {"epochs"}:
-            raise ValueError(f"When resuming only 'epochs' may change (got {sorted(extra)})")
+        if set(extra) - RESUME_OVERRIDES:
+            raise ValueError(f"When resuming only {sorted(RESUME_OVERRIDES)} may change (got {sorted(extra)})")
         config.update(extra)
         method, dataset = config["method"], config["dataset"]
         if (out / CHECKPOINT_NAME).exists():
@@ -80,6 +84,8 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         if method is None or dataset is None:
             raise ValueError("Need a method and a dataset (or resume=<run folder>)")
         config = resolve_config(get_method(method), dataset, preset, config_file, overrides)
+    precision = config.get("matmul_precision", COMMON_DEFAULTS["matmul_precision"])  # runs saved before the key
+    check_matmul_precision(precision)
     method_cls = get_method(method)
     out = Path(out) if out is not None else default_out_dir(method_cls.name, dataset)
     if data is None:
@@ -93,7 +99,8 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         data = split.train_data
     started = time.perf_counter()
     model = method_cls(data, config, device)
-    losses = fit(model, int(config["epochs"]), out, checkpoint, int(config["checkpoint_every"]), progress)
+    losses = fit(model, int(config["epochs"]), out, checkpoint, int(config["checkpoint_every"]), progress,
+                 precision)
     train_seconds = time.perf_counter() - started
 
     embeddings = model.embed().float()

@@ -30,6 +30,18 @@ def test_resume_extends_a_run(tmp_path):
     assert metrics["epochs"] == 5
 
 
+def test_matmul_precision_is_saved_and_may_change_on_resume(tmp_path, capsys):
+    import yaml
+
+    assert _train(tmp_path, "--matmul-precision", "medium") == 0
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["matmul_precision"] == "medium"
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "4", "--matmul-precision", "highest",
+                 "--quiet"]) == 0
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["matmul_precision"] == "highest"
+    assert main(["train", "--resume", str(tmp_path), "--seed", "3", "--quiet"]) == 2
+    assert "When resuming only ['epochs', 'matmul_precision'] may change (got ['seed'])" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "nomethod", "--dataset", "synthetic"], "Unknown method 'nomethod'. Valid methods: .*grace"),
     (["train", "grace", "--dataset", "nodata"], "Unknown dataset 'nodata'. Valid datasets: .*Cora"),

@@ -16,6 +16,9 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "eval_epochs": 300,      # (int) linear-probe training epochs (GCA/CSGCL's log_regression uses 3000; on Photo
                              #       300 underfit: docs/csgcl.md)
     "checkpoint_every": 50,  # (int) epochs between checkpoints (and at the end)
+    "matmul_precision": "highest",  # (str) torch.set_float32_matmul_precision while training: highest (float32),
+                                    #       high or medium (bfloat16 products with float32 sums on AMX/AVX512-BF16
+                                    #       CPUs, TF32 on GPUs; faster, slightly less exact: docs/speed.md)
     "link_prediction": False,  # (bool) hold out 10% of edges (and as many non-edges) before training; report AUC/AP
 }
 

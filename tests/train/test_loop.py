@@ -87,3 +87,43 @@ def test_process_wide_flush_reaches_the_worker_threads():
             "print(int((y != 0).sum()))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_matmul_precision_holds_while_training_and_is_restored():
+    from graphcl.train import matmul_precision
+
+    before = torch.get_float32_matmul_precision()
+    seen = []
+    method = _method()
+    step = method.training_step
+    method.training_step = lambda epoch: seen.append(torch.get_float32_matmul_precision()) or step(epoch)
+    fit(method, 2, progress=False, precision="medium")
+    assert seen == ["medium", "medium"] and torch.get_float32_matmul_precision() == before
+    with pytest.raises(RuntimeError):
+        with matmul_precision("high"):
+            assert torch.get_float32_matmul_precision() == "high"
+            raise RuntimeError("interrupted")
+    assert torch.get_float32_matmul_precision() == before
+
+
+def test_matmul_precision_keeps_products_close_to_float32():
+    from graphcl.train import matmul_precision
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(64, 128, generator=g), torch.randn(128, 64, generator=g)
+    exact = a.double() @ b.double()
+    for precision in ("highest", "high", "medium"):
+        with matmul_precision(precision):
+            got = (a @ b).double()
+        # bfloat16 inputs (8-bit significand), float32 sums: relative error per product below 2^-8 of |a||b|
+        bound = 2.0 ** -8 * a.norm(dim=1, keepdim=True).double() @ b.norm(dim=0, keepdim=True).double()
+        assert ((got - exact).abs() <= bound).all(), precision
+
+
+def test_unknown_matmul_precision_is_rejected_before_training():
+    from graphcl.runner import run
+
+    with pytest.raises(ValueError, match=r"'matmul_precision' to be one of \(.*'medium'\) \(got 'low'\)"):
+        run("grace", "synthetic", overrides={"matmul_precision": "low", "epochs": 1}, progress=False)
+    with pytest.raises(ValueError, match="matmul_precision"):
+        fit(_method(), 1, progress=False, precision="fast")
