@@ -165,10 +165,11 @@ def _scatter_worker() -> dict:
     return res
 
 
-def _worker(part: str, threads: int, epochs: int, root: str | None) -> dict:
+def _worker(part: str, threads: int, epochs: int, root: str | None, precision: str) -> dict:
     import torch
 
     torch.set_num_threads(threads)
+    torch.set_float32_matmul_precision(precision)
     if part in EPOCH_PARTS:
         out = _epoch_worker(part, epochs, root)
     elif part == "ced":
@@ -210,7 +211,8 @@ def _run_part(part: str, threads: int, args: argparse.Namespace) -> dict:
     else:
         env.pop("OMP_WAIT_POLICY", None)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", part, "--threads", str(threads),
-           "--epochs", str(args.cs_epochs if part == "cs" else args.epochs)]
+           "--epochs", str(args.cs_epochs if part == "cs" else args.epochs),
+           "--matmul-precision", args.matmul_precision]
     if args.root:
         cmd += ["--root", args.root]
     waited = _wait_idle(args.wait_idle) if args.wait_idle > 0 else 0.0
@@ -302,7 +304,7 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv:
     machine = (f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, python "
                f"{platform.python_version()}, torch {torch.__version__} (parallel backend: "
                f"{'OpenMP' if 'OpenMP' in torch.__config__.parallel_info() else 'other'}), threads "
-               f"{', '.join(map(str, threads))}, OMP_WAIT_POLICY "
+               f"{', '.join(map(str, threads))}, float32 matmul precision {args.matmul_precision}, OMP_WAIT_POLICY "
                f"{args.omp_wait_policy.upper() if args.omp_wait_policy != 'default' else '(unset)'}")
     lines += ["", f"Machine: {machine}.",
               f"Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
@@ -311,6 +313,8 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace, argv:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from graphcl.train import MATMUL_PRECISIONS
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, nargs="+", default=[2, 1],
                    help="torch thread counts to measure (default: 2 = this machine's cores, then 1)")
@@ -321,6 +325,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="OMP_WAIT_POLICY of the measured processes (default: 'default' = unset, libgomp's policy)")
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
                    help="before each part wait up to S seconds for the other processes to go quiet (default: 0)")
+    p.add_argument("--matmul-precision", choices=MATMUL_PRECISIONS, default="highest",
+                   help="torch.set_float32_matmul_precision of the measured processes (default: highest = float32; "
+                        "medium: bfloat16 products with float32 sums on AMX CPUs, as `graphcl train "
+                        "--matmul-precision medium`)")
     p.add_argument("--root", help="data root (default: $GRAPHCL_DATA, else datasets/)")
     p.add_argument("--out", default="benchmarks/results/csgcl_speed.md", help="Markdown report (atomic write)")
     p.add_argument("--json", help="also write the raw results as JSON here")
@@ -332,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(args.worker, args.threads[0], args.epochs, args.root)))
+        print(json.dumps(_worker(args.worker, args.threads[0], args.epochs, args.root, args.matmul_precision)))
         return 0
     from graphcl.train import write_json, write_text
 
