@@ -155,14 +155,18 @@ class PamC(Method):
 
     @staticmethod
     def _build_pretrainer(data: Data, config: dict[str, Any], device: str | torch.device) -> Method:
-        """The contrastive method ``config["pretrain"]`` at its preset for ``config["dataset"]``, with the keys of
-        ``config["pretrain_config"]`` overriding it, and the same seed."""
+        """The contrastive method ``config["pretrain"]`` at its preset of PamC's own preset name (so a graph run
+        under another dataset's preset, such as ``cora-adgc`` under ``Cora``, is pretrained as that dataset), else
+        at its preset for ``config["dataset"]``, with the keys of ``config["pretrain_config"]`` overriding it, and
+        the same seed."""
         method = get_method(config["pretrain"])
         extra = config.get("pretrain_config") or {}
         if not isinstance(extra, dict):
             raise ValueError(f"Expected 'pretrain_config' to be a mapping of {method.name} config keys "
                              f"(got {extra!r})")
+        preset = config.get("preset")
         pre_config = resolve_config(method, config.get("dataset") or "",
+                                    preset=preset if preset in method.presets else None,
                                     overrides={**extra, "seed": int(config["seed"])})
         return method(data, pre_config, device)
 

@@ -25,7 +25,11 @@ def test_registered_and_presets_documented():
     assert get_method("pamc") is PamC
     for name in ("Cora", "CiteSeer", "PubMed", "Photo"):
         assert name in PamC.presets
-    assert PamC.presets["CiteSeer"]["order"] == 3  # the authors' "cite" run
+    cite = PamC.presets["CiteSeer"]
+    assert (cite["alpha"], cite["beta"], cite["order"], cite["tau"]) == (2.0, 2.5, 3, 0.5)  # the authors' "cite" run
+    for name, preset in PamC.presets.items():  # a contrastive start trains the GCN encoder: never with the MLP
+        if preset.get("pretrain", "autoencoder") != "autoencoder":
+            assert preset["encoder"] == "gcn", name
 
 
 @pytest.mark.parametrize("contrast", ["hard", "soft", "dense"])
@@ -167,3 +171,14 @@ def test_contrastive_pretraining_config_errors():
         PamC(data, _config(encoder="gcn", pretrain="grace", pretrain_config=[1, 2]))
     with pytest.raises(ValueError, match="Unknown config key"):
         PamC(data, _config(encoder="gcn", pretrain="grace", pretrain_config={"not_a_key": 1}))
+
+
+def test_pretrainer_follows_pamcs_preset_name():
+    from graphcl.methods import GRACE
+
+    data = _data()
+    aliased = {**_config(encoder="gcn", pretrain="grace"), "dataset": "cora-adgc", "preset": "Cora"}
+    pre = PamC._build_pretrainer(data, aliased, "cpu")  # e.g. the benchmark's cora-adgc under PamC's Cora preset
+    assert pre.config["preset"] == "Cora" and pre.config["lr"] == GRACE.presets["Cora"]["lr"] != GRACE.defaults["lr"]
+    other = {**aliased, "dataset": "synthetic", "preset": "acm"}  # a PamC preset GRACE lacks: the dataset's, none
+    assert PamC._build_pretrainer(data, other, "cpu").config["preset"] is None
