@@ -13,8 +13,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "seed": 0,               # (int) seed of model initialisation and augmentation randomness
     "eval_splits": 5,        # (int) random 10/10/80 splits of the linear probe
     "eval_seed": 0,          # (int) seed of the first probe split / k-means
-    "eval_epochs": 300,      # (int) linear-probe training epochs (GCA/CSGCL's log_regression uses 3000; on Photo
-                             #       300 underfit: docs/csgcl.md)
+    "eval_epochs": 300,      # (int) linear-probe training epochs (GCA/CSGCL's log_regression uses 3000, as the
+                             #       CSGCL presets of the authors' datasets; on Photo 300 underfit: docs/csgcl.md)
     "checkpoint_every": 50,  # (int) epochs between checkpoints (and at the end)
     "matmul_precision": "highest",  # (str) torch.set_float32_matmul_precision while training: highest (float32),
                                     #       high or medium (bfloat16 products with float32 sums on AMX/AVX512-BF16

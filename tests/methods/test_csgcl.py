@@ -41,6 +41,7 @@ def test_published_presets(dataset):
     assert config['weight_decay'] == 1e-5 and config['drop_edge_thresh'] == 1.0
     assert config['drop_feature_thresh'] == 1.0 and config['num_layers'] == 2
     assert config['normalize_features'] is True  # the authors' get_dataset: T.NormalizeFeatures()
+    assert config['eval_epochs'] == 3000  # the authors' log_regression: 3000 epochs of logistic regression
 
 
 def test_tuned_presets_exist():
