@@ -12,7 +12,7 @@ import sys
 
 from .data import dataset_names, registry
 from .methods import METHODS
-from .train.loop import MATMUL_PRECISIONS
+from .train import MATMUL_PRECISIONS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print("graphcl train: give METHOD and --dataset, or --resume DIR", file=sys.stderr)
         return 2
     try:
-        metrics = run(args.method, args.dataset, root=args.root, config_file=args.config,
-                      overrides={"epochs": args.epochs, "seed": args.seed,
-                                                                "matmul_precision": args.matmul_precision}, preset=args.preset,
-                      device=args.device, out=args.out, resume=args.resume, progress=not args.quiet)
+        overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision}
+        metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
+                      preset=args.preset, device=args.device, out=args.out, resume=args.resume,
+                      progress=not args.quiet)
     except (ValueError, FileNotFoundError) as err:
         print(f"graphcl: error: {err}", file=sys.stderr)
         return 2
