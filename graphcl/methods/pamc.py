@@ -135,7 +135,8 @@ class PamC(Method):
             c["num_clusters"] = int(data.y.max()) + 1
         if int(c["num_clusters"]) < 2:
             raise ValueError(f"Expected 'num_clusters' >= 2 (got {c['num_clusters']})")
-        for key in ("pretrain_epochs", "target_update_interval"):
+        c.setdefault("smooth_embeddings", 0)  # older runs: absent
+        for key in ("pretrain_epochs", "target_update_interval", "smooth_steps", "smooth_embeddings"):
             if int(c[key]) < (1 if key == "target_update_interval" else 0):
                 raise ValueError(f"Invalid '{key}': {c[key]}")
         if c.get("pretrain") not in PRETRAINERS:
@@ -171,6 +172,18 @@ class PamC(Method):
         return method(data, pre_config, device)
 
     # ------------------------------------------------------------------ input
+    def low_pass(self, x: Tensor, steps: int) -> Tensor:
+        r""":math:`\tilde{A}^s x` with :math:`\tilde{A} = D^{-1/2}(A + I) D^{-1/2}` (the SGC/AGE low-pass filter), by
+        ``steps`` sparse products; the operator is built once and kept."""
+        if steps and getattr(self, "_low_pass_adj", None) is None:
+            from torch_geometric.nn.conv.gcn_conv import gcn_norm
+            n = self.data.num_nodes
+            ei, w = gcn_norm(self.data.edge_index, None, n, add_self_loops=True)
+            self._low_pass_adj = torch.sparse_coo_tensor(ei, w, (n, n), check_invariants=False).coalesce()
+        for _ in range(steps):  # loop over filter steps (a few)
+            x = torch.sparse.mm(self._low_pass_adj, x)
+        return x
+
     def prepare_features(self) -> Tensor:
         r"""The encoder input: :math:`\tilde{A}^s X` (``smooth_steps`` = s, :math:`\tilde{A} = D^{-1/2}(A + I)
         D^{-1/2}`, a parameter-free low-pass filter as in SGC/AGE; 0 = raw features, the reference), then the row
@@ -178,16 +191,7 @@ class PamC(Method):
         c = self.config
         # a contrastive pretrainer trained the shared encoder on its own input (e.g. row-normalised features)
         x = (self.data.x if self.pretrainer is None else self.pretrainer.data.x).float()
-        steps = int(c["smooth_steps"])
-        if steps < 0:
-            raise ValueError(f"Expected 'smooth_steps' >= 0 (got {steps})")
-        if steps:
-            from torch_geometric.nn.conv.gcn_conv import gcn_norm
-            n = self.data.num_nodes
-            ei, w = gcn_norm(self.data.edge_index, None, n, add_self_loops=True)
-            adj = torch.sparse_coo_tensor(ei, w, (n, n), check_invariants=False).coalesce()
-            for _ in range(steps):  # loop over filter steps (a few)
-                x = torch.sparse.mm(adj, x)
+        x = self.low_pass(x, int(c["smooth_steps"]))
         norm = c["normalize_features"]
         if norm in (False, None, "none"):
             return x
@@ -207,8 +211,10 @@ class PamC(Method):
                                 weight_decay=float(self.config["weight_decay"]))
 
     def encode(self) -> Tensor:
-        """:math:`Z` = the encoder's output, L2-normalised rows with ``normalize_embeddings``."""
-        z = self.model(self.x, self.data.edge_index)
+        r""":math:`Z` = the encoder's output, filtered :math:`\tilde{A}^t` with ``smooth_embeddings`` = t (a
+        parameter-free propagation of the output, as APPNP/SGC; 0 = none, the reference), then L2-normalised rows
+        with ``normalize_embeddings``."""
+        z = self.low_pass(self.model(self.x, self.data.edge_index), int(self.config["smooth_embeddings"]))
         return F.normalize(z, dim=1) if self.config.get("normalize_embeddings", False) else z  # older runs: absent
 
     # ---------------------------------------------------------- pretraining

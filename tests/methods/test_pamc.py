@@ -149,6 +149,30 @@ def test_normalize_embeddings_clusters_on_the_unit_sphere():
     assert not torch.allclose(raw.norm(dim=1), torch.ones(90), atol=1e-2)  # the reference's Z: not normalised
 
 
+def _dense_filter(data):
+    """D^-1/2 (A + I) D^-1/2 as a dense matrix, from the edge list (the graph has no self-loops)."""
+    a = torch.zeros(data.num_nodes, data.num_nodes)
+    a[data.edge_index[0], data.edge_index[1]] = 1.0
+    a += torch.eye(data.num_nodes)
+    d = a.sum(1).rsqrt()
+    return d[:, None] * a * d[None, :]
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_smooth_embeddings_propagates_the_encoder_output(steps):
+    data = _data()
+    method = PamC(data, _config(smooth_embeddings=steps, normalize_embeddings=True, pretrain_epochs=0))
+    method.model.eval()
+    with torch.no_grad():
+        raw = method.model(method.x, data.edge_index)
+        expected = torch.nn.functional.normalize(torch.linalg.matrix_power(_dense_filter(data), steps) @ raw, dim=1)
+        assert torch.allclose(method.encode(), expected, atol=1e-5)
+    assert method.embed().shape == (90, 4)
+    assert all(math.isfinite(x) for x in fit(method, 2, progress=False))  # gradients flow through the filter
+    with pytest.raises(ValueError, match="smooth_embeddings"):
+        PamC(data, _config(smooth_embeddings=-1))
+
+
 def test_contrastive_pretraining_resume_matches_uninterrupted(tmp_path):
     data = _data()
     cfg = dict(encoder="gcn", pretrain="grace", pretrain_config={"epochs": 3, "num_hidden": 8})
