@@ -18,7 +18,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 50,  # (int) epochs between checkpoints (and at the end)
     "matmul_precision": "highest",  # (str) torch.set_float32_matmul_precision while training: highest (float32),
                                     #       high or medium (bfloat16 products with float32 sums on AMX/AVX512-BF16
-                                    #       CPUs, TF32 on GPUs; faster, slightly less exact: docs/speed.md)
+                                    #       CPUs, TF32 on GPUs; faster, slightly less exact, and it can stall a
+                                    #       run that starts collapsed, as CSGCL on Photo: docs/speed.md)
     "link_prediction": False,  # (bool) hold out 10% of edges (and as many non-edges) before training; report AUC/AP
 }
 
