@@ -143,6 +143,7 @@ class PamC(Method):
             raise ValueError(f"Expected 'pretrain' to be one of {PRETRAINERS} (got {c.get('pretrain')!r})")
         self.initialised = False
         self._target: Tensor | None = None
+        self._low_pass_adj: Tensor | None = None  # built by low_pass on first use
         self.pretrainer: Method | None = None
         if c["pretrain"] != "autoencoder":
             if c["encoder"] != "gcn":
@@ -175,7 +176,7 @@ class PamC(Method):
     def low_pass(self, x: Tensor, steps: int) -> Tensor:
         r""":math:`\tilde{A}^s x` with :math:`\tilde{A} = D^{-1/2}(A + I) D^{-1/2}` (the SGC/AGE low-pass filter), by
         ``steps`` sparse products; the operator is built once and kept."""
-        if steps and getattr(self, "_low_pass_adj", None) is None:
+        if steps and self._low_pass_adj is None:
             from torch_geometric.nn.conv.gcn_conv import gcn_norm
             n = self.data.num_nodes
             ei, w = gcn_norm(self.data.edge_index, None, n, add_self_loops=True)
