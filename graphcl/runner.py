@@ -72,7 +72,9 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         saved = out / "config.yaml"
         if not saved.exists():
             raise FileNotFoundError(f"Cannot resume: {saved} is missing (is {out} a graphcl run folder?)")
-        config = yaml.safe_load(saved.read_text())
+        saved_config = yaml.safe_load(saved.read_text())
+        # keys added to the defaults after the run was saved take their defaults (the behaviour before the key)
+        config = {**COMMON_DEFAULTS, **get_method(saved_config["method"]).defaults, **saved_config}
         extra = {k: v for k, v in (overrides or {}).items() if v is not None}
         if set(extra) - RESUME_OVERRIDES:
             raise ValueError(f"When resuming only {sorted(RESUME_OVERRIDES)} may change (got {sorted(extra)})")
@@ -84,7 +86,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         if method is None or dataset is None:
             raise ValueError("Need a method and a dataset (or resume=<run folder>)")
         config = resolve_config(get_method(method), dataset, preset, config_file, overrides)
-    precision = config.get("matmul_precision", COMMON_DEFAULTS["matmul_precision"])  # runs saved before the key
+    precision = config["matmul_precision"]
     check_matmul_precision(precision)
     method_cls = get_method(method)
     out = Path(out) if out is not None else default_out_dir(method_cls.name, dataset)

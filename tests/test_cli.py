@@ -42,6 +42,23 @@ def test_matmul_precision_is_saved_and_may_change_on_resume(tmp_path, capsys):
     assert "When resuming only ['epochs', 'matmul_precision'] may change (got ['seed'])" in capsys.readouterr().err
 
 
+def test_resume_fills_keys_added_after_the_run_was_saved(tmp_path):
+    import yaml
+
+    from graphcl.methods import get_method
+
+    assert _train(tmp_path) == 0
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    for key in ("matmul_precision", "eval_epochs", "normalize_features"):  # keys that later versions added
+        del saved[key]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "4", "--quiet"]) == 0
+    resumed = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert resumed["matmul_precision"] == "highest" and resumed["eval_epochs"] == 300
+    assert resumed["normalize_features"] is get_method("grace").defaults["normalize_features"] is False
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == 4
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "nomethod", "--dataset", "synthetic"], "Unknown method 'nomethod'. Valid methods: .*grace"),
     (["train", "grace", "--dataset", "nodata"], "Unknown dataset 'nodata'. Valid datasets: .*Cora"),

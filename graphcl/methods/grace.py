@@ -49,7 +49,7 @@ class GRACE(Method):
     sparse_feature_density: float = 0.05
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
-        if config.get("normalize_features", False):  # runs saved before the key trained on raw features
+        if config["normalize_features"]:
             data = NormalizeFeatures()(copy.copy(data))  # on a shallow copy: the caller's Data keeps its features
         super().__init__(data, config, device)
         self.views = self.build_views()

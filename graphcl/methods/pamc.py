@@ -135,7 +135,6 @@ class PamC(Method):
             c["num_clusters"] = int(data.y.max()) + 1
         if int(c["num_clusters"]) < 2:
             raise ValueError(f"Expected 'num_clusters' >= 2 (got {c['num_clusters']})")
-        c.setdefault("smooth_embeddings", 0)  # older runs: absent
         for key in ("pretrain_epochs", "target_update_interval", "smooth_steps", "smooth_embeddings"):
             if int(c[key]) < (1 if key == "target_update_interval" else 0):
                 raise ValueError(f"Invalid '{key}': {c[key]}")
@@ -216,7 +215,7 @@ class PamC(Method):
         parameter-free propagation of the output, as APPNP/SGC; 0 = none, the reference), then L2-normalised rows
         with ``normalize_embeddings``."""
         z = self.low_pass(self.model(self.x, self.data.edge_index), int(self.config["smooth_embeddings"]))
-        return F.normalize(z, dim=1) if self.config.get("normalize_embeddings", False) else z  # older runs: absent
+        return F.normalize(z, dim=1) if self.config["normalize_embeddings"] else z
 
     # ---------------------------------------------------------- pretraining
     def pretrain(self) -> list[float]:
