@@ -9,14 +9,13 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import NormalizeFeatures
 
-from ..augment import CommunalAttributeVoting, CommunalEdgeDropping, EdgeRemoving, FeatureMasking
+from ..augment import EdgeRemoving, FeatureMasking
 from ..losses import InfoNCELoss
-from ..nn import BackboneConv, BackboneEncoder, GCNEncoder, ProjectionHead
+from ..nn import GCNEncoder, ProjectionHead
 from .base import Method, load_preset_file, register_method
+from .sparse_features import with_sparse_features
 
 _DEFAULTS, _PRESETS = load_preset_file("grace")
-# Augmenters that keep sparse CSR features sparse (they drop edges or scale whole feature columns).
-_SPARSE_SAFE_VIEWS = (EdgeRemoving, FeatureMasking, CommunalEdgeDropping, CommunalAttributeVoting)
 
 
 @register_method
@@ -43,34 +42,16 @@ class GRACE(Method):
     defaults = _DEFAULTS
     presets = _PRESETS
 
-    #: On CPU, features with at most this fraction of non-zeros (bag-of-words: Cora 1.3%, Coauthor-CS 0.9%) are
-    #: kept as a sparse CSR matrix for training, so views mask columns by scaling the stored values and the first
-    #: layer is a sparse-dense product (same values up to float rounding). Embeddings use the dense features.
-    sparse_feature_density: float = 0.05
-
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
         if config["normalize_features"]:
             data = NormalizeFeatures()(copy.copy(data))  # on a shallow copy: the caller's Data keeps its features
         super().__init__(data, config, device)
         self.views = self.build_views()
         self.loss = self.build_loss()
-        self.train_data = self.training_graph()
-
-    def training_graph(self) -> Data:
-        """The graph the views are drawn from: ``self.data``, with sparse CSR features when they are sparse, the
-        device is the CPU, the encoder starts with an untyped GCN layer and every view is one of the augmenters
-        that handle sparse features (edge removing/dropping, column masking/voting)."""
-        x = self.data.x
-        encoder = self.model["encoder"] if "encoder" in self.model else None
-        first = encoder.convs[0] if isinstance(encoder, BackboneEncoder) else None
-        sparse_ok = (isinstance(first, BackboneConv) and first.mode == "gcn" and first.num_relations is None
-                     and all(isinstance(f, _SPARSE_SAFE_VIEWS) for view in self.views for f in view))
-        if (not sparse_ok or x is None or x.device.type != "cpu" or x.layout != torch.strided or x.dim() != 2
-                or x.numel() == 0 or int(torch.count_nonzero(x)) > self.sparse_feature_density * x.numel()):
-            return self.data
-        data = copy.copy(self.data)
-        data.x = x.to_sparse_csr()
-        return data
+        # on CPU, bag-of-words features train as a sparse CSR matrix: views mask columns by scaling the stored
+        # values and the first layer is a sparse-dense product; embeddings use the dense features
+        self.train_data = with_sparse_features(self.data, self.model["encoder"],
+                                               [f for view in self.views for f in view])
 
     def build_views(self) -> list[tuple[Callable[[Data], Data], Callable[[Data], Data]]]:
         """(structure augmenter, feature augmenter) for each of the two views."""

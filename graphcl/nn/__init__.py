@@ -2,6 +2,7 @@
 from .activation import ACTIVATIONS, get_activation
 from .backbone_conv import MODES, BackboneConv
 from .encoders import BackboneEncoder, GATEncoder, GCNEncoder, GINEncoder
+from .low_pass import LowPassFilter
 from .projection_head import ProjectionHead
 from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEncoder,
                                 map_recbole_state_dict)
@@ -15,6 +16,7 @@ __all__ = [
     "GATEncoder",
     "GCNEncoder",
     "GINEncoder",
+    "LowPassFilter",
     "ProjectionHead",
     "TransformerBlock",
     "TransformerEncoder",
