@@ -1,5 +1,6 @@
-"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC."""
+"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC, group discrimination (GGD)."""
 from .dcl import DCLLoss, dcl
+from .group_discrimination import GroupDiscriminationLoss, group_discrimination
 from .hard_negative_mixing import HardNegativeMixingLoss, hard_negative_mixing
 from .info_nce import InfoNCELoss, info_nce
 from .pamc import (
@@ -18,6 +19,8 @@ __all__ = [
     'info_nce',
     'DCLLoss',
     'dcl',
+    'GroupDiscriminationLoss',
+    'group_discrimination',
     'HardNegativeMixingLoss',
     'hard_negative_mixing',
     'TeamUpLoss',

@@ -85,6 +85,11 @@ class Method(ABC):
     def embed(self) -> Tensor:
         """Frozen node embeddings, row i = node i."""
 
+    def embedding_readout(self, h: Tensor) -> Tensor:
+        """The parameter-free map from the encoder's output to the embeddings (identity here; GGD adds a propagated
+        copy). A method that fine-tunes this method's encoder (PamC's contrastive pretraining) applies it too."""
+        return h
+
     def predict_clusters(self) -> Tensor | None:
         """Cluster assignments when the method clusters by itself (else None: evaluation runs k-means)."""
         return None
