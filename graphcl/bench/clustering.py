@@ -7,9 +7,9 @@
 
 Methods (``--methods``, default all): ``kmeans`` (k-means on the raw features), ``spectral`` (scikit-learn
 SpectralClustering, ``affinity='precomputed'`` on the sparse symmetric adjacency), ``grace`` (GRACE, then k-means
-on its embeddings), ``csgcl`` (CSGCL + k-means, when ``graphcl.methods.csgcl`` imports), ``pamc-hard`` and
-``pamc-soft`` (PamC with hard / soft meta-nodes, argmax Q), ``dense`` (the same clustering model with the dense
-N x N influence-augmented contrastive loss PamC approximates; skipped where it would not fit in memory).
+on its embeddings), ``csgcl`` (CSGCL + k-means, when ``graphcl.methods.csgcl`` imports), ``ggd`` (GGD + k-means),
+``pamc-hard`` and ``pamc-soft`` (PamC with hard / soft meta-nodes, argmax Q), ``dense`` (the same clustering model
+with the dense N x N influence-augmented contrastive loss PamC approximates; skipped where it would not fit in memory).
 Every trained method uses its preset for the dataset (when it has one) and reports its final epoch.
 
 Metrics (ACC with Hungarian matching, NMI, ARI, macro-F1, modularity, conductance) come from
@@ -49,7 +49,7 @@ __all__ = ["BENCH_METHODS", "DEFAULT_DATASETS", "METRICS", "PUBLISHED", "Cluster
 METRICS = ("acc", "nmi", "ari", "f1", "modularity", "conductance")
 
 #: Method names accepted by ``--methods``, in table order.
-BENCH_METHODS = ("kmeans", "spectral", "grace", "csgcl", "pamc-hard", "pamc-soft", "dense")
+BENCH_METHODS = ("kmeans", "spectral", "grace", "csgcl", "ggd", "pamc-hard", "pamc-soft", "dense")
 
 #: Datasets of the full benchmark (those whose files are absent are reported as skipped).
 DEFAULT_DATASETS = ("Cora", "CiteSeer", "PubMed", "Photo", "Computers", "CS", "acm", "dblp", "cora-adgc",
@@ -71,9 +71,10 @@ PUBLISHED["citeseer-adgc"] = PUBLISHED["CiteSeer"]
 _PRESET_ALIASES = {"cora-adgc": "Cora", "citeseer-adgc": "CiteSeer"}
 
 _PAMC_VARIANTS = {"pamc-hard": "hard", "pamc-soft": "soft", "dense": "dense"}
-_TRAINED = {"grace": "grace", "csgcl": "csgcl", "pamc-hard": "pamc", "pamc-soft": "pamc", "dense": "pamc"}
+_TRAINED = {"grace": "grace", "csgcl": "csgcl", "ggd": "ggd", "pamc-hard": "pamc", "pamc-soft": "pamc",
+            "dense": "pamc"}
 # --smoke: a 400-node synthetic graph, a few epochs, PamC with narrower hidden layers (tests the pipeline only)
-_SMOKE_OVERRIDES = {"grace": {"epochs": 3}, "csgcl": {"epochs": 3},
+_SMOKE_OVERRIDES = {"grace": {"epochs": 3}, "csgcl": {"epochs": 3}, "ggd": {"epochs": 3, "num_hidden": 64},
                     "pamc": {"epochs": 3, "pretrain_epochs": 1, "kmeans_n_init": 2, "hidden": [64, 64, 128]}}
 _SMOKE_SYNTHETIC = {"num_nodes": 400, "p_in": 0.08, "p_out": 0.004, "signal": 3.0}
 

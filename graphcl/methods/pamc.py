@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 
 from ..eval.kmeans import KMEANS_BACKENDS, kmeans_fit
 from ..losses.pamc import influence_contrastive_loss, pamc_graph, pamc_loss
-from ..nn import GCNEncoder
+from ..nn import GCNEncoder, LowPassFilter
 from .base import Method, get_method, load_preset_file, register_method
 from .config import resolve_config
 from .dec import dec_kl, soft_assignment, target_distribution
@@ -27,7 +27,7 @@ ENCODERS = ("mlp", "gcn")
 #: ``pretrain``: the reconstruction autoencoder (SDCN/the reference) or a contrastive method of this package at its
 #: preset for the dataset, whose GCN encoder PamC then fine-tunes (the Dink-Net recipe: contrastive start, then
 #: clustering).
-PRETRAINERS = ("autoencoder", "grace", "csgcl")
+PRETRAINERS = ("autoencoder", "grace", "csgcl", "ggd")
 
 
 def _mlp(dims: Sequence[int]) -> nn.Sequential:
@@ -142,7 +142,6 @@ class PamC(Method):
             raise ValueError(f"Expected 'pretrain' to be one of {PRETRAINERS} (got {c.get('pretrain')!r})")
         self.initialised = False
         self._target: Tensor | None = None
-        self._low_pass_adj: Tensor | None = None  # built by low_pass on first use
         self.pretrainer: Method | None = None
         if c["pretrain"] != "autoencoder":
             if c["encoder"] != "gcn":
@@ -151,6 +150,8 @@ class PamC(Method):
             self.pretrainer = self._build_pretrainer(data, c, device)
             c["embedding_dim"] = int(self.pretrainer.config["num_hidden"])
         super().__init__(data, c, device)
+        self.input_filter = LowPassFilter(int(c["smooth_steps"]))
+        self.output_filter = LowPassFilter(int(c["smooth_embeddings"]))
         self.x = self.prepare_features()
         self.graph = pamc_graph(self.data.edge_index, self.data.num_nodes, int(c["order"]), bool(c["influence"]))
 
@@ -172,18 +173,6 @@ class PamC(Method):
         return method(data, pre_config, device)
 
     # ------------------------------------------------------------------ input
-    def low_pass(self, x: Tensor, steps: int) -> Tensor:
-        r""":math:`\tilde{A}^s x` with :math:`\tilde{A} = D^{-1/2}(A + I) D^{-1/2}` (the SGC/AGE low-pass filter), by
-        ``steps`` sparse products; the operator is built once and kept."""
-        if steps and self._low_pass_adj is None:
-            from torch_geometric.nn.conv.gcn_conv import gcn_norm
-            n = self.data.num_nodes
-            ei, w = gcn_norm(self.data.edge_index, None, n, add_self_loops=True)
-            self._low_pass_adj = torch.sparse_coo_tensor(ei, w, (n, n), check_invariants=False).coalesce()
-        for _ in range(steps):  # loop over filter steps (a few)
-            x = torch.sparse.mm(self._low_pass_adj, x)
-        return x
-
     def prepare_features(self) -> Tensor:
         r"""The encoder input: :math:`\tilde{A}^s X` (``smooth_steps`` = s, :math:`\tilde{A} = D^{-1/2}(A + I)
         D^{-1/2}`, a parameter-free low-pass filter as in SGC/AGE; 0 = raw features, the reference), then the row
@@ -191,7 +180,7 @@ class PamC(Method):
         c = self.config
         # a contrastive pretrainer trained the shared encoder on its own input (e.g. row-normalised features)
         x = (self.data.x if self.pretrainer is None else self.pretrainer.data.x).float()
-        x = self.low_pass(x, int(c["smooth_steps"]))
+        x = self.input_filter(x, self.data.edge_index)
         norm = c["normalize_features"]
         if norm in (False, None, "none"):
             return x
@@ -211,10 +200,14 @@ class PamC(Method):
                                 weight_decay=float(self.config["weight_decay"]))
 
     def encode(self) -> Tensor:
-        r""":math:`Z` = the encoder's output, filtered :math:`\tilde{A}^t` with ``smooth_embeddings`` = t (a
-        parameter-free propagation of the output, as APPNP/SGC; 0 = none, the reference), then L2-normalised rows
-        with ``normalize_embeddings``."""
-        z = self.low_pass(self.model(self.x, self.data.edge_index), int(self.config["smooth_embeddings"]))
+        r""":math:`Z` = the encoder's output (through the pretrainer's
+        :meth:`~graphcl.methods.base.Method.embedding_readout` when a contrastive method pretrained it), filtered
+        :math:`\tilde{A}^t` with ``smooth_embeddings`` = t (a parameter-free propagation of the output, as
+        APPNP/SGC; 0 = none, the reference), then L2-normalised rows with ``normalize_embeddings``."""
+        z = self.model(self.x, self.data.edge_index)
+        if self.pretrainer is not None:
+            z = self.pretrainer.embedding_readout(z)
+        z = self.output_filter(z, self.data.edge_index)
         return F.normalize(z, dim=1) if self.config["normalize_embeddings"] else z
 
     # ---------------------------------------------------------- pretraining

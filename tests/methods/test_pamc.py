@@ -106,11 +106,13 @@ def test_config_errors():
         PamCNet(5, 2, encoder="gcn", hidden=[8, 4])
 
 
-@pytest.mark.parametrize("pretrainer", ["grace", "csgcl"])
+@pytest.mark.parametrize("pretrainer", ["grace", "csgcl", "ggd"])
 def test_contrastive_pretraining_trains_the_shared_encoder(pretrainer):
     data = _data()
-    method = PamC(data, _config(encoder="gcn", pretrain=pretrainer,
-                                pretrain_config={"epochs": 3, "num_hidden": 8, "num_proj_hidden": 8}))
+    pretrain_config = {"epochs": 3, "num_hidden": 8}
+    if pretrainer != "ggd":
+        pretrain_config["num_proj_hidden"] = 8
+    method = PamC(data, _config(encoder="gcn", pretrain=pretrainer, pretrain_config=pretrain_config))
     assert method.model.encoder is method.pretrainer.model["encoder"]  # one module: PamC fine-tunes it
     assert method.config["embedding_dim"] == 8 and method.model.decoder is None
     before = [p.detach().clone() for p in method.model.encoder.parameters()]
@@ -124,6 +126,17 @@ def test_contrastive_pretraining_trains_the_shared_encoder(pretrainer):
         assert torch.allclose(method.model.centers[k].detach(), z[labels == k].mean(0), atol=1e-3)
     losses = fit(method, 2, progress=False)
     assert all(math.isfinite(x) for x in losses)
+
+
+def test_embeddings_follow_the_pretrainers_readout():
+    data = _data()  # GGD's embeddings are h + A~^K h: PamC clusters (and fine-tunes) the same quantity
+    method = PamC(data, _config(encoder="gcn", pretrain="ggd", normalize_embeddings=True,
+                                pretrain_config={"epochs": 2, "num_hidden": 8, "power": 3}))
+    method.pretrain()
+    expected = torch.nn.functional.normalize(method.pretrainer.embed(), dim=1)
+    assert torch.allclose(method.embed(), expected, atol=1e-6)
+    h = method.pretrainer.model["encoder"](method.x, data.edge_index)
+    assert not torch.allclose(method.embed(), torch.nn.functional.normalize(h, dim=1), atol=1e-3)
 
 
 @pytest.mark.parametrize("normalize", [True, False])
