@@ -8,7 +8,7 @@ from graphcl.data import csbm
 from graphcl.losses import GroupDiscriminationLoss, group_discrimination
 from graphcl.methods import GGD, get_method, resolve_config
 from graphcl.nn import GCNEncoder, LowPassFilter
-from graphcl.train import fit
+from graphcl.train import fit, load_checkpoint
 
 
 def _data(num_features=16):
@@ -115,3 +115,12 @@ def test_config_errors():
     for key, value in (("power", -1), ("num_layers", 0), ("num_proj_layers", 0)):
         with pytest.raises(ValueError, match=key):
             GGD(data, _config(**{key: value}))
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    data = _data()
+    config = _config(normalize_features=False)
+    straight = fit(GGD(data, config), 6, progress=False)
+    fit(GGD(data, config), 3, tmp_path, checkpoint_every=3, progress=False)
+    resumed = GGD(data, {**config, "seed": 7})  # the checkpoint restores parameters and the random stream
+    assert fit(resumed, 6, checkpoint=load_checkpoint(tmp_path), progress=False) == pytest.approx(straight, rel=1e-5)

@@ -186,9 +186,10 @@ def test_smooth_embeddings_propagates_the_encoder_output(steps):
         PamC(data, _config(smooth_embeddings=-1))
 
 
-def test_contrastive_pretraining_resume_matches_uninterrupted(tmp_path):
+@pytest.mark.parametrize("pretrainer", ["grace", "ggd"])
+def test_contrastive_pretraining_resume_matches_uninterrupted(tmp_path, pretrainer):
     data = _data()
-    cfg = dict(encoder="gcn", pretrain="grace", pretrain_config={"epochs": 3, "num_hidden": 8})
+    cfg = dict(encoder="gcn", pretrain=pretrainer, pretrain_config={"epochs": 3, "num_hidden": 8})
     straight = PamC(data, _config(**cfg))
     losses = fit(straight, 4, progress=False)
     first = PamC(data, _config(**cfg))
