@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 from torch_geometric.nn import APPNP
+from torch_geometric.utils import to_torch_csr_tensor
 
 
 class LowPassFilter(nn.Module):
@@ -32,10 +33,20 @@ class LowPassFilter(nn.Module):
         if int(steps) != steps or steps < 0:
             raise ValueError(f"Expected 'steps' to be an integer >= 0 (got {steps!r})")
         self.steps = int(steps)
+        self.cached = cached
         self.propagate = APPNP(K=self.steps, alpha=0.0, cached=cached) if self.steps else None
+        self._adj_t: Tensor | None = None
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        return x if self.propagate is None else self.propagate(x, edge_index)
+        if self.propagate is None:
+            return x
+        adj_t = self._adj_t
+        if adj_t is None:  # messages flow source -> target: row i of adj_t lists the sources of node i
+            n = x.size(0)
+            adj_t = to_torch_csr_tensor(edge_index.flip(0), size=(n, n))
+            if self.cached:
+                self._adj_t = adj_t
+        return self.propagate(x, adj_t)
 
     def extra_repr(self) -> str:
         return f"steps={self.steps}"

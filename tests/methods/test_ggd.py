@@ -59,6 +59,16 @@ def test_low_pass_filter_equals_dense_power(steps):
         LowPassFilter(-1)
 
 
+def test_low_pass_filter_follows_edge_direction_and_passes_gradients():
+    edge_index = torch.tensor([[0, 1, 2, 0], [1, 2, 3, 3]])  # directed: messages flow source -> target, as in GCN
+    x = torch.randn(4, 3, requires_grad=True)
+    a = _dense_filter(edge_index, 4)
+    y = LowPassFilter(2)(x, edge_index)
+    assert torch.allclose(y, a @ a @ x, atol=1e-6)
+    y.sum().backward()
+    assert torch.allclose(x.grad, (a @ a).sum(0).unsqueeze(1).expand(4, 3), atol=1e-6)
+
+
 # ------------------------------------------------------------------ method
 def test_registered_with_the_reference_settings():
     assert get_method("ggd") is GGD
