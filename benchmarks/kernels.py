@@ -66,6 +66,49 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).abs().max() / b.abs().max().clamp(min=1e-30)).item() if b.numel() else 0.0
 
 
+def coordinate_sweep(t: Table, group: str, name: str, launch: Callable[..., torch.Tensor], space: dict,
+                     device, reps: int, nbytes: float, base: float, copy_gbs: float, ref: torch.Tensor | None,
+                     max_tile: int | None = None, tile_keys: tuple[str, ...] = (), passes: int = 2) -> dict:
+    """Greedy search over launch parameters: starting from the first value of each, try every value of
+    one parameter with the others fixed at the best so far; two passes. Every configuration is a row
+    of the table; the best one is printed and returned."""
+    seen: dict[tuple, float] = {}
+
+    def measure(cfg: dict) -> float:
+        key = tuple(sorted(cfg.items(), key=lambda kv: kv[0]))
+        if key in seen:
+            return seen[key]
+        seen[key] = float("inf")
+        tile = 1
+        for k in tile_keys:
+            tile *= cfg[k]
+        if max_tile and tile > max_tile:
+            return seen[key]
+        try:
+            out = launch(**cfg)
+            ms = timeit(lambda: launch(**cfg), device, reps)
+        except Exception as exc:  # a configuration can exceed the chip's resources
+            print(f"{name} {cfg} failed: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+            return seen[key]
+        label = " ".join(f"{k}={v}" for k, v in cfg.items())
+        t.add(group, f"ours sweep {name} {label}", ms, nbytes, base, copy_gbs,
+              rel_err(out, ref) if ref is not None else None)
+        seen[key] = ms
+        return ms
+
+    best = {k: v[0] for k, v in space.items()}
+    best_ms = measure(best)
+    for _ in range(passes):
+        for k, values in space.items():
+            for v in values:
+                cfg = dict(best, **{k: v})
+                ms = measure(cfg)
+                if ms < best_ms:
+                    best, best_ms = cfg, ms
+    print(f"BEST {name}: {best} {best_ms:.3f} ms = {nbytes / best_ms / 1e6:,.0f} GB/s", flush=True)
+    return best
+
+
 class Table:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
@@ -111,22 +154,10 @@ def bench_segment_sum(t: Table, n: int, d: int, k: int, device, reps: int, sweep
     if sweep and backend == "triton":
         from graphcl.kernels._triton_segment_sum import segment_sum_triton
         sms = torch.cuda.get_device_properties(device).multi_processor_count
-        for bn in (64, 128, 256):
-            for per_sm in (2, 4, 8):
-                for warps in (4, 8):
-                    kw = dict(block_n=bn, programs=per_sm * sms, num_warps=warps)
-                    try:
-                        out = segment_sum_triton(x, labels, k, **kw)
-                        ms = timeit(lambda: segment_sum_triton(x, labels, k, **kw), device, reps)
-                    except Exception as exc:  # a config can exceed resources
-                        print(f"config {kw} failed: {exc}", flush=True)
-                        continue
-                    t.add(g, f"ours sweep block_n={bn} programs={per_sm}xSM warps={warps}", ms, nbytes,
-                          base, copy_gbs, rel_err(out, ref))
-        kw = dict(precision="ieee")
-        out = segment_sum_triton(x, labels, k, **kw)
-        ms = timeit(lambda: segment_sum_triton(x, labels, k, **kw), device, reps)
-        t.add(g, "ours precision=ieee (fp32 FMA dot)", ms, nbytes, base, copy_gbs, rel_err(out, ref))
+        space = {"precision": ["bf16x3", "tf32x3", "ieee"], "block_n": [128, 64, 256], "num_warps": [4, 8],
+                 "num_stages": [3, 2, 4], "programs": [4 * sms, 2 * sms, 8 * sms, 16 * sms], "block_d": [64, 32]}
+        coordinate_sweep(t, g, "segment_sum", lambda **kw: segment_sum_triton(x, labels, k, **kw), space,
+                         device, reps, nbytes, base, copy_gbs, ref)
     for dt in (torch.bfloat16,):
         xh = x.to(dt)
         ms = timeit(lambda: segment_sum(xh, labels, k), device, reps)
@@ -171,17 +202,16 @@ def bench_csr(t: Table, e: int, n: int, d: int, device, reps: int, sweep: bool) 
               rel_err(out, refs[red]) if red in refs else None)
     if sweep and backend == "triton":
         from graphcl.kernels._triton_csr import csr_aggregate_triton
-        for br, be in ((1, 32), (2, 16), (4, 16), (8, 8), (8, 16), (16, 8), (16, 16)):
-            for warps in (4, 8):
-                kw = dict(block_r=br, block_e=be, num_warps=warps)
-                try:
-                    out, _ = csr_aggregate_triton(m, rowptr, "sum", **kw)
-                    ms = timeit(lambda: csr_aggregate_triton(m, rowptr, "sum", **kw), device, reps)
-                except Exception as exc:
-                    print(f"config {kw} failed: {exc}", flush=True)
-                    continue
-                t.add(g, f"ours sweep sum block_r={br} block_e={be} warps={warps}", ms, nb_csr, base,
-                      copy_gbs, rel_err(out, refs["sum"]) if "sum" in refs else None)
+        space = {"block_r": [8, 1, 2, 4, 16, 32], "block_e": [16, 8, 32, 64], "num_warps": [4, 8, 2],
+                 "num_stages": [None, 1, 2, 3], "block_d": [64, 32]}
+        best = coordinate_sweep(t, g, "csr sum", lambda **kw: csr_aggregate_triton(m, rowptr, "sum", **kw)[0],
+                                space, device, reps, nb_csr, base, copy_gbs, refs.get("sum"),
+                                max_tile=32768, tile_keys=("block_r", "block_e", "block_d"))
+        for red in ("mean", "max"):
+            out, _ = csr_aggregate_triton(m, rowptr, red, return_argmax=False, **best)
+            ms = timeit(lambda: csr_aggregate_triton(m, rowptr, red, return_argmax=False, **best), device, reps)
+            t.add(g, f"ours csr {red} at the best sum config", ms, nb_csr, base, copy_gbs,
+                  rel_err(out, refs[red]) if red in refs else None)
     del m, index, rowptr, buf
 
 

@@ -78,7 +78,8 @@ def _csr_aggregate_kernel(m_ptr, rowptr_ptr, w_ptr, out_ptr, arg_ptr, N, D, stri
 def csr_aggregate_triton(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
                          edge_weight: Tensor | None = None, *, return_argmax: bool = True, block_r: int | None = None,
                          block_e: int | None = None, block_d: int | None = None,
-                         num_warps: int | None = None) -> tuple[Tensor, Tensor | None]:
+                         num_warps: int | None = None, num_stages: int | None = None
+                         ) -> tuple[Tensor, Tensor | None]:
     """Launch the CSR kernel; returns ``(out [N, d], argmax [N, d] int64 or None)``.
 
     ``argmax`` (first edge attaining the max, ``-1`` for empty rows) is written only for
@@ -101,7 +102,7 @@ def csr_aggregate_triton(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
     be = block_e or 16
     bd = block_d or min(max(16, triton.next_power_of_2(d)), 64)
     grid = (triton.cdiv(n, br), triton.cdiv(d, bd))
-    kwargs = {} if num_warps is None else {"num_warps": num_warps}
+    kwargs = {key: v for key, v in (("num_warps", num_warps), ("num_stages", num_stages)) if v is not None}
     jitted(_csr_aggregate_kernel)[grid](
         messages, rowptr, w, out, argmax if argmax is not None else out, n, d, messages.stride(0),
         BLOCK_R=br, BLOCK_E=be, BLOCK_D=bd, REDUCE=_REDUCE_CODE[reduce],

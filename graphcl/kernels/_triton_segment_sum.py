@@ -9,8 +9,10 @@ but own different (K, d) tiles have consecutive ids, so they run together and sh
 through L2.
 
 fp32 inputs are split exactly into three bf16 parts (hi + mid + lo) so the tensor-core dot with a
-0/1 matrix loses nothing (``precision="bf16x3"``, default); ``precision="ieee"`` uses a plain
-fp32 (or fp64) dot instead. fp16/bf16 inputs use one dot (products by 0/1 are exact).
+0/1 matrix loses nothing (``precision="bf16x3"``, default); ``precision="tf32x3"`` uses Triton's
+two-part TF32 dot (22 of fp32's 24 significand bits per product), ``precision="ieee"`` a plain
+fp32 (or fp64) dot. fp16/bf16 inputs use one dot (products by 0/1 are exact). Each block's
+row offsets are 32-bit, added to a 64-bit base pointer of the block.
 For ``K > MAX_DOT_K`` a simple atomic kernel (one ``atomic_add`` per element, little contention
 at large K) is used.
 """
@@ -25,13 +27,14 @@ from ._backend import interpret_mode
 from ._jit import jitted, sm_count
 
 MAX_DOT_K = 1024
-PRECISIONS = ("bf16x3", "ieee")
+PRECISIONS = ("bf16x3", "tf32x3", "ieee")
 
 
 def _segment_sum_dot_kernel(x_ptr, labels_ptr, part_ptr, N, K, D, stride_xn, rows_per_prog, n_k, n_d,
                             BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr,
                             MODE: tl.constexpr, BF16_DOT: tl.constexpr):
-    # MODE 0: one dot in the input dtype (fp16/bf16), 1: fp32 split in 3 bf16 dots, 2: ieee dot.
+    # MODE 0: one dot in the input dtype (fp16/bf16), 1: fp32 split in 3 bf16 dots, 2: ieee dot,
+    # 3: tf32x3 dot.
     # BF16_DOT=False (interpreter only: its dot misreads bf16) upcasts bf16 operands to fp32.
     pid = tl.program_id(0)
     n_kd = n_k * n_d
@@ -48,11 +51,11 @@ def _segment_sum_dot_kernel(x_ptr, labels_ptr, part_ptr, N, K, D, stride_xn, row
         acc = tl.zeros((BLOCK_K, BLOCK_D), dtype=tl.float32)
     row_start = prog.to(tl.int64) * rows_per_prog
     row_end = tl.minimum(row_start + rows_per_prog, N)
+    n_ar = tl.arange(0, BLOCK_N)
     for start in range(row_start, row_end, BLOCK_N):
-        rows = start + tl.arange(0, BLOCK_N)
-        r_mask = rows < row_end
-        lab = tl.load(labels_ptr + rows, mask=r_mask, other=-1)
-        x = tl.load(x_ptr + rows[:, None] * stride_xn + d_offs[None, :],
+        r_mask = n_ar < row_end - start
+        lab = tl.load(labels_ptr + start + n_ar, mask=r_mask, other=-1)
+        x = tl.load(x_ptr + start * stride_xn + (n_ar[:, None] * stride_xn + d_offs[None, :]),
                     mask=r_mask[:, None] & d_mask[None, :], other=0.0)
         onehot = lab[None, :] == k_offs[:, None]
         if MODE == 0:
@@ -75,8 +78,10 @@ def _segment_sum_dot_kernel(x_ptr, labels_ptr, part_ptr, N, K, D, stride_xn, row
                 acc = tl.dot(oh, lo.to(tl.float32), acc)
                 acc = tl.dot(oh, mid.to(tl.float32), acc)
                 acc = tl.dot(oh, hi.to(tl.float32), acc)
-        else:
+        elif MODE == 2:
             acc = tl.dot(onehot.to(x.dtype), x, acc, input_precision="ieee")
+        else:
+            acc = tl.dot(onehot.to(x.dtype), x, acc, input_precision="tf32x3")
     out = part_ptr + prog.to(tl.int64) * K * D + k_offs[:, None] * D + d_offs[None, :]
     tl.store(out, acc, mask=(k_offs[:, None] < K) & d_mask[None, :])
 
@@ -102,7 +107,7 @@ def _pow2_at_least(n: int, lo: int) -> int:
 def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n: int | None = None,
                        block_k: int | None = None, block_d: int | None = None,
                        programs: int | None = None, num_warps: int | None = None,
-                       precision: str = "bf16x3") -> Tensor:
+                       num_stages: int | None = None, precision: str = "bf16x3") -> Tensor:
     """Launch the segment-sum kernels; same contract as :func:`graphcl.kernels.segment_sum`."""
     if precision not in PRECISIONS:
         raise ValueError(f"Expected 'precision' to be one of {PRECISIONS} (got {precision!r})")
@@ -125,8 +130,8 @@ def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n:
         return out.to(x.dtype)
     if x.dtype in (torch.float16, torch.bfloat16):
         mode = 0
-    elif x.dtype == torch.float32 and precision == "bf16x3":
-        mode = 1
+    elif x.dtype == torch.float32 and precision != "ieee":
+        mode = 1 if precision == "bf16x3" else 3
     else:
         mode = 2
     bk = block_k or min(_pow2_at_least(k, 16), 64)
@@ -141,7 +146,7 @@ def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n:
     rows_per_prog = triton.cdiv(n_blocks, p) * bn
     p = triton.cdiv(n, rows_per_prog)
     part = torch.empty(p, k, d, dtype=acc_t, device=x.device)
-    kwargs = {} if num_warps is None else {"num_warps": num_warps}
+    kwargs = {key: v for key, v in (("num_warps", num_warps), ("num_stages", num_stages)) if v is not None}
     jitted(_segment_sum_dot_kernel)[(p * n_k * n_d,)](
         x, labels, part, n, k, d, x.stride(0), rows_per_prog, n_k, n_d,
         BLOCK_N=bn, BLOCK_K=bk, BLOCK_D=bd, MODE=mode,

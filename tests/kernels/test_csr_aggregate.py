@@ -138,3 +138,15 @@ def test_cuda_matches_reference(dtype, reduce):
     ref, _ = csr_aggregate_reference(m, rowptr, reduce, w)
     out = csr_aggregate(m.cuda(), rowptr.cuda(), reduce, w.cuda())
     assert_close_to(out.cpu(), naive(m, rowptr, reduce, w), dtype)
+
+
+@requires_cuda
+@pytest.mark.parametrize("config", [{"block_r": 1, "block_e": 32}, {"block_r": 16, "block_e": 8, "num_warps": 8},
+                                    {"block_r": 4, "block_e": 16, "num_stages": 1}])
+def test_cuda_configs(config):
+    from graphcl.kernels._triton_csr import csr_aggregate_triton
+    rowptr = random_csr(2001, 30, seed=8, hub=5)
+    m = torch.randn(int(rowptr[-1]), 48)
+    for reduce in REDUCES:
+        out, _ = csr_aggregate_triton(m.cuda(), rowptr.cuda(), reduce, **config)
+        assert_close_to(out.cpu(), naive(m, rowptr, reduce, None), torch.float32)

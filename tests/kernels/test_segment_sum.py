@@ -53,7 +53,7 @@ def test_k_tiles_and_ieee_precision(interpret):
     x = torch.randn(70, 33)
     labels = torch.randint(0, 40, (70,))  # 40 clusters -> 3 K tiles of 16, 3 d tiles of 16
     exact = dense_sum(x, labels, 40)
-    for precision in ("bf16x3", "ieee"):
+    for precision in ("bf16x3", "tf32x3", "ieee"):
         out = segment_sum_triton(x, labels, 40, block_k=16, block_d=16, block_n=16, precision=precision)
         assert_close_to(out, exact, torch.float32)
     with pytest.raises(ValueError, match="precision"):
@@ -134,3 +134,16 @@ def test_cuda_matches_reference(dtype, k):
     labels = torch.randint(0, k, (10_001,), device="cuda")
     out = segment_sum(x, labels, k)  # auto -> triton on CUDA
     assert_close_to(out.cpu(), dense_sum(x.cpu(), labels.cpu(), k), dtype)
+
+
+@requires_cuda
+@pytest.mark.parametrize("precision", ["bf16x3", "tf32x3", "ieee"])
+@pytest.mark.parametrize("config", [{}, {"block_n": 256, "num_warps": 8, "num_stages": 4},
+                                    {"block_n": 64, "programs": 7, "num_stages": 2}])
+def test_cuda_precisions_and_configs(precision, config):
+    from graphcl.kernels._triton_segment_sum import segment_sum_triton
+    torch.manual_seed(6)
+    x = torch.randn(20_003, 64, device="cuda")
+    labels = torch.randint(0, 16, (20_003,), device="cuda")
+    out = segment_sum_triton(x, labels, 16, precision=precision, **config)
+    assert_close_to(out.cpu(), dense_sum(x.cpu(), labels.cpu(), 16), torch.float32)
