@@ -136,12 +136,14 @@ def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n:
         mode = 2
     bk = block_k or min(_pow2_at_least(k, 16), 64)
     bd = block_d or min(_pow2_at_least(d, 16), 64)
-    bn = block_n or 128
+    bn = block_n or 64
     n_k, n_d = triton.cdiv(k, bk), triton.cdiv(d, bd)
     n_blocks = triton.cdiv(n, bn)
     if programs is None:
-        # about 4 row-programs per SM; cap the fp32 partials at ~64 MiB for large K x d
-        programs = max(1, min(4 * sm_count(x.device), (64 << 20) // (4 * k * d)))
+        # 16 row-programs per SM: as fast as 4 on an H200 (N = 20M, d = 64, K = 16: 4,090 against
+        # 4,134 GB/s) with 4x shorter fp32 accumulation chains (max error 8e-6 against 4e-5);
+        # the fp32 partials are capped at ~64 MiB for large K x d
+        programs = max(1, min(16 * sm_count(x.device), (64 << 20) // (4 * k * d)))
     p = max(1, min(int(programs), n_blocks))
     rows_per_prog = triton.cdiv(n_blocks, p) * bn
     p = triton.cdiv(n, rows_per_prog)

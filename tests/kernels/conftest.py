@@ -18,11 +18,15 @@ if "triton" not in sys.modules and not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from graphcl.kernels._backend import interpreter_active  # noqa: E402
+from kernels_testing import old_interpreter_reason  # noqa: E402
 
 
 @pytest.fixture
 def interpret(monkeypatch):
     """Skip unless Triton kernels run in the interpreter in this process."""
+    reason = old_interpreter_reason()
+    if reason:
+        pytest.skip(reason)
     if not interpreter_active():
         pytest.skip("Triton interpreter not active in this process "
                     "(covered by test_interpreter_subprocess.py)")

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from graphcl.kernels import triton_available
 from graphcl.kernels._backend import interpreter_active
+
+from kernels_testing import old_interpreter_reason
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-@pytest.mark.skipif(not triton_available(), reason="triton is not installed")
+@pytest.mark.skipif(old_interpreter_reason() is not None, reason=str(old_interpreter_reason()))
 def test_interpreted_kernels_in_subprocess():
     if interpreter_active():
         pytest.skip("the interpreted tests already run in this process")
