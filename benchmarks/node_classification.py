@@ -5,6 +5,7 @@
     python benchmarks/node_classification.py --datasets Cora --seeds 2 --epochs 50   # a quick look
     python benchmarks/node_classification.py --datasets Cora --methods grace grace:tau=0.6   # an ablation row
     python benchmarks/node_classification.py --datasets Cora --methods grace csgcl ggd      # other methods beside
+    python benchmarks/node_classification.py --datasets Photo Computers --device cuda --jobs 8   # 8 runs at once
 
 Every (method, dataset, seed) is one :func:`graphcl.runner.run` with the method's preset for the dataset and
 ``seed`` overridden (model initialisation and augmentations; the probe splits stay the same for all seeds, so
@@ -16,26 +17,33 @@ Markdown report (machine, commands, table) is written atomically to ``--output``
 The published CSGCL schedules (2000-4600 epochs on Photo/Computers/CS) take hours per run on a CPU: use --epochs
 to shorten them (the table says so) or run --full on a GPU (--device cuda).
 
+``--jobs N`` runs the (method, dataset, seed) runs in N worker processes (spawned; each loads the dataset itself
+and uses ``--threads`` torch threads), e.g. to keep a GPU busy with several small runs at once. Every run is seeded,
+so the table is the one a sequential run (``--jobs 1``, the default, in this process) gives; only the order of the
+per-run progress lines follows the order in which runs finish.
+
 A method may carry config overrides, ``METHOD:key=value,key=value`` (values parsed as YAML): such a row is the
 method's preset with those keys changed, and the table names them.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 import yaml
 
 from graphcl.data import DatasetNotFoundError, load_graph
 from graphcl.runner import run
-from graphcl.train import flush_denormals_process_wide, machine_description
-from graphcl.train import write_text
+from graphcl.train import machine_description, setup_process, write_text
 
 DEFAULT_DATASETS = ["Cora", "CiteSeer"]
 FULL_DATASETS = ["Cora", "CiteSeer", "Photo", "Computers", "CS", "PubMed", "WikiCS"]
@@ -65,25 +73,47 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-splits", type=int, help="probe splits per run (default: the config's, 5)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: on a shared 2-core machine more threads run slower)")
+                   help="torch CPU threads, per process (default 1: on a shared 2-core machine more threads run "
+                        "slower)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs at once, each in its own worker process (default 1: one after the other, here)")
     p.add_argument("--root", help="data root (default: $GRAPHCL_DATA, else datasets/)")
     p.add_argument("--runs", help="folder for the per-run outputs (default: a temporary folder)")
     p.add_argument("--output", default="benchmarks/results/node_classification.md")
     return p
 
 
+def run_all(tasks: list[dict[str, Any]], jobs: int, threads: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(index, metrics)`` of each task (keyword arguments of :func:`graphcl.runner.run`) as it finishes: in this
+    process one after the other when ``jobs == 1``, else in ``jobs`` spawned worker processes, where a task's
+    ``data`` is dropped and the worker loads the dataset itself (no pickled copy of the graph per run)."""
+    if jobs == 1:
+        for index, task in enumerate(tasks):
+            yield index, run(**task)
+        return
+    pool = ProcessPoolExecutor(min(jobs, len(tasks)) or 1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=setup_process, initargs=(threads,))
+    try:
+        futures = {pool.submit(run, **{**task, "data": None}): index for index, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:  # a failed run stops the benchmark: the runs not started yet are cancelled
+        pool.shutdown(cancel_futures=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    flush_denormals_process_wide()  # before torch starts its worker threads
-    torch.set_num_threads(args.threads)
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be >= 1 (got {args.jobs})")
+    setup_process(args.threads)
     datasets = FULL_DATASETS if args.full else (args.datasets or DEFAULT_DATASETS)
     runs_dir = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="graphcl-nc-"))
     overrides_common = {"epochs": args.epochs, "eval_splits": args.eval_splits}
-    rows, notes = [], []
+    groups, tasks, labels, notes = [], [], [], []  # groups: (dataset, method, tag, task indices), one per row
     started = time.perf_counter()
     for dataset in datasets:
         try:
-            data = load_graph(dataset, args.root)
+            data = load_graph(dataset, args.root)  # here also for --jobs > 1: absent files, processed cache
         except DatasetNotFoundError as err:
             if dataset in OPTIONAL or args.full:
                 notes.append(f"- {dataset}: skipped (files not present: {str(err).split(':')[1].strip()[:80]}...)")
@@ -93,20 +123,25 @@ def main(argv: list[str] | None = None) -> int:
         for method in args.methods:
             name, extra = parse_method(method)
             tag = method.replace(":", "_").replace(",", "_")
-            tests, vals, secs, epochs = [], [], [], None
-            for seed in range(args.seeds):
-                out = runs_dir / f"{tag}-{dataset}-seed{seed}"
-                metrics = run(name, dataset, overrides={**overrides_common, **extra, "seed": seed},
-                              device=args.device, out=out, progress=False, data=data)
-                probe = metrics["linear_probe"]
-                tests.append(probe["accuracy_mean"])
-                vals.append(float(np.mean(probe["val_accuracies"])))
-                secs.append(metrics["train_seconds"])
-                epochs = metrics["epochs"]
-                print(f"{method:6s} {dataset:10s} seed {seed}: test {100 * tests[-1]:.2f} val {100 * vals[-1]:.2f} "
-                      f"({secs[-1]:.1f} s)", file=sys.stderr)
-            preset = yaml.safe_load((runs_dir / f"{tag}-{dataset}-seed0" / "config.yaml").read_text())["preset"]
-            rows.append((dataset, method, preset, epochs, tests, vals, secs))
+            groups.append((dataset, method, tag, range(len(tasks), len(tasks) + args.seeds)))
+            tasks += [{"method": name, "dataset": dataset, "root": args.root, "data": data, "device": args.device,
+                       "overrides": {**overrides_common, **extra, "seed": seed}, "progress": False,
+                       "out": runs_dir / f"{tag}-{dataset}-seed{seed}"} for seed in range(args.seeds)]
+            labels += [f"{method:6s} {dataset:10s} seed {seed}" for seed in range(args.seeds)]
+    results: list[dict[str, Any]] = [{}] * len(tasks)
+    for index, metrics in run_all(tasks, args.jobs, args.threads):
+        results[index] = metrics
+        probe = metrics["linear_probe"]
+        print(f"{labels[index]}: test {100 * probe['accuracy_mean']:.2f} "
+              f"val {100 * np.mean(probe['val_accuracies']):.2f} ({metrics['train_seconds']:.1f} s)", file=sys.stderr)
+    rows = []
+    for dataset, method, tag, indices in groups:
+        probes = [results[i]["linear_probe"] for i in indices]
+        tests = [p["accuracy_mean"] for p in probes]
+        vals = [float(np.mean(p["val_accuracies"])) for p in probes]
+        secs = [results[i]["train_seconds"] for i in indices]
+        preset = yaml.safe_load((runs_dir / f"{tag}-{dataset}-seed0" / "config.yaml").read_text())["preset"]
+        rows.append((dataset, method, preset, results[indices[-1]]["epochs"], tests, vals, secs))
     total = time.perf_counter() - started
 
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None

@@ -55,6 +55,14 @@ def flush_denormals_process_wide() -> None:
     torch.set_flush_denormal(True)
 
 
+def setup_process(threads: int) -> None:
+    """Start of a process that trains (a benchmark or one of its worker processes): flush subnormals process-wide
+    (:func:`flush_denormals_process_wide`, before torch starts its worker threads), then use ``threads`` torch CPU
+    threads."""
+    flush_denormals_process_wide()
+    torch.set_num_threads(threads)
+
+
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 

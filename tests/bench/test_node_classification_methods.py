@@ -26,3 +26,23 @@ def test_parse_method_plain_and_overrides():
 def test_parse_method_rejects_malformed_override():
     with pytest.raises(ValueError, match="key=value"):
         _bench().parse_method("grace:tau")
+
+
+def _table(path: Path) -> list[str]:
+    """The report's table rows without the timing column, and the per-seed accuracy lines."""
+    lines = path.read_text().splitlines()
+    rows = [line.rsplit("|", 2)[0] for line in lines if line.startswith("| synthetic")]
+    return rows + [line for line in lines if line.startswith("- synthetic")]
+
+
+def test_jobs_give_the_same_table_as_sequential(tmp_path):
+    main = _bench().main
+    common = ["--datasets", "synthetic", "--methods", "grace", "grace:tau=0.6", "--seeds", "2", "--epochs", "3",
+              "--eval-splits", "1", "--threads", "1"]
+    tables = []
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}.md"
+        assert main(common + ["--jobs", str(jobs), "--output", str(out), "--runs", str(tmp_path / f"runs{jobs}")]) == 0
+        tables.append(_table(out))
+    assert len(tables[0]) == 4 and tables[0][0].startswith("| synthetic | grace | - | 3 |")
+    assert tables[1] == tables[0]
