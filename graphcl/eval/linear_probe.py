@@ -43,7 +43,8 @@ def random_split(num_nodes: int, train_ratio: float = 0.1, val_ratio: float = 0.
 
 def _fit_logreg(x: Tensor, y: Tensor, train: Tensor, val: Tensor, test: Tensor, num_classes: int, epochs: int,
                 lr: float, weight_decay: float, seed: int) -> tuple[float, float]:
-    """Full-batch logistic regression with Adam; returns (best val acc, test acc at that epoch)."""
+    """Full-batch logistic regression with Adam on ``x``'s device; returns (best val acc, test acc at that epoch)."""
+    train, val, test = (idx.to(x.device) for idx in (train, val, test))
     torch.manual_seed(seed)
     clf = torch.nn.Linear(x.size(1), num_classes).to(x.device)
     opt = torch.optim.Adam(clf.parameters(), lr=lr, weight_decay=weight_decay)
