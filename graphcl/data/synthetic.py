@@ -1,4 +1,4 @@
-"""The embedded default dataset: a contextual stochastic block model (CSBM).
+r"""The embedded default dataset: a contextual stochastic block model (CSBM).
 
 Reference: Deshpande et al., "Contextual Stochastic Block Models", NeurIPS 2018.
 

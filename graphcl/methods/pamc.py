@@ -253,7 +253,7 @@ class PamC(Method):
         return history
 
     def _init_centers(self) -> None:
-        """Centres :math:`\mu` = k-means centres of the pretrained embeddings."""
+        r"""Centres :math:`\mu` = k-means centres of the pretrained embeddings."""
         c = self.config
         with torch.no_grad():
             self.model.eval()
