@@ -128,46 +128,60 @@ def main(argv: list[str] | None = None) -> int:
                        "overrides": {**overrides_common, **extra, "seed": seed}, "progress": False,
                        "out": runs_dir / f"{tag}-{dataset}-seed{seed}"} for seed in range(args.seeds)]
             labels += [f"{method:6s} {dataset:10s} seed {seed}" for seed in range(args.seeds)]
+    command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None
+                                                                                else sys.argv[1:]))
     results: list[dict[str, Any]] = [{}] * len(tasks)
+    text = ""
     for index, metrics in run_all(tasks, args.jobs, args.threads):
         results[index] = metrics
         probe = metrics["linear_probe"]
         print(f"{labels[index]}: test {100 * probe['accuracy_mean']:.2f} "
               f"val {100 * np.mean(probe['val_accuracies']):.2f} ({metrics['train_seconds']:.1f} s)", file=sys.stderr)
-    rows = []
-    for dataset, method, tag, indices in groups:
-        probes = [results[i]["linear_probe"] for i in indices]
-        tests = [p["accuracy_mean"] for p in probes]
-        vals = [float(np.mean(p["val_accuracies"])) for p in probes]
-        secs = [results[i]["train_seconds"] for i in indices]
-        preset = yaml.safe_load((runs_dir / f"{tag}-{dataset}-seed0" / "config.yaml").read_text())["preset"]
-        rows.append((dataset, method, preset, results[indices[-1]]["epochs"], tests, vals, secs))
-    total = time.perf_counter() - started
+        # rewritten after every run, so a run stopped by a time limit leaves the seeds it finished
+        text = report(args, command, groups, results, runs_dir, notes, time.perf_counter() - started)
+        write_text(args.output, text)
+    print(text)
+    return 0
 
-    command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None
-                                                                                else sys.argv[1:]))
+
+def report(args: argparse.Namespace, command: str, groups: list, results: list[dict[str, Any]], runs_dir: Path,
+           notes: list[str], seconds: float) -> str:
+    """The Markdown report over the runs finished so far (``results[i]`` is ``{}`` for a run not finished); a row
+    with fewer finished seeds than asked says how many it has."""
+    finished = sum(bool(r) for r in results)
     lines = ["# Node classification: linear probe on frozen embeddings (" + ", ".join(args.methods) + ")", "",
              f"- Machine: {machine_description(args.device)}",
              f"- Command: `{command}`",
-             f"- Date: {time.strftime('%Y-%m-%d %H:%M:%S')}; total {total / 60:.1f} min",
+             f"- Date: {time.strftime('%Y-%m-%d %H:%M:%S')}; total {seconds / 60:.1f} min",
              f"- Protocol: each method's preset for the dataset; training seeds 0..{args.seeds - 1}; per run the "
              f"mean test accuracy over the probe's random 10/10/80 splits (test at best validation epoch); table: "
              f"mean +- std over seeds."
-             + (f" Epochs overridden to {args.epochs} (NOT the published schedules)." if args.epochs else ""),
-             "", "| dataset | method | preset | epochs | test acc (%) | val acc (%) | s / run |",
-             "|---|---|---|---|---|---|---|"]
-    for dataset, method, preset, epochs, tests, vals, secs in rows:
-        lines.append(f"| {dataset} | {method} | {preset or '-'} | {epochs} | "
-                     f"{100 * np.mean(tests):.2f} +- {100 * np.std(tests):.2f} | {100 * np.mean(vals):.2f} | "
+             + (f" Epochs overridden to {args.epochs} (NOT the published schedules)." if args.epochs else "")]
+    if finished < len(results):
+        lines.append(f"- PARTIAL: {finished} of {len(results)} runs finished so far")
+    lines += ["", "| dataset | method | preset | epochs | test acc (%) | val acc (%) | s / run |",
+              "|---|---|---|---|---|---|---|"]
+    per_seed = []
+    for dataset, method, tag, indices in groups:
+        seeds_done = [i - indices[0] for i in indices if results[i]]
+        if not seeds_done:
+            continue
+        done = [results[indices[seed]] for seed in seeds_done]
+        tests = [r["linear_probe"]["accuracy_mean"] for r in done]
+        vals = [float(np.mean(r["linear_probe"]["val_accuracies"])) for r in done]
+        secs = [r["train_seconds"] for r in done]
+        config = runs_dir / f"{tag}-{dataset}-seed{seeds_done[0]}" / "config.yaml"
+        preset = yaml.safe_load(config.read_text())["preset"]
+        count = "" if len(done) == len(indices) else f" ({len(done)} of {len(indices)} seeds)"
+        lines.append(f"| {dataset} | {method} | {preset or '-'} | {done[0]['epochs']} | "
+                     f"{100 * np.mean(tests):.2f} +- {100 * np.std(tests):.2f}{count} | {100 * np.mean(vals):.2f} | "
                      f"{np.mean(secs):.1f} |")
+        per_seed.append(f"- {dataset} / {method}: " + ", ".join(
+            f"{100 * results[i]['linear_probe']['accuracy_mean']:.2f}" if results[i] else "-" for i in indices))
     if notes:
         lines += ["", *notes]
-    lines += ["", "Per-seed test accuracies (%):", ""]
-    for dataset, method, _, _, tests, _, _ in rows:
-        lines.append(f"- {dataset} / {method}: " + ", ".join(f"{100 * t:.2f}" for t in tests))
-    write_text(args.output, "\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    lines += ["", "Per-seed test accuracies (%):", "", *per_seed]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
