@@ -30,3 +30,8 @@ def sm_count(device) -> int:
     if getattr(device, "type", str(device)) != "cuda":
         return 4
     return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def launch_options(num_warps: int | None, num_stages: int | None) -> dict[str, int]:
+    """The Triton launch keywords that were given (``None`` leaves Triton's default)."""
+    return {key: v for key, v in (("num_warps", num_warps), ("num_stages", num_stages)) if v is not None}

@@ -15,7 +15,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ._jit import jitted
+from ._jit import jitted, launch_options
 
 _REDUCE_CODE = {"sum": 0, "mean": 1, "max": 2}
 
@@ -102,10 +102,9 @@ def csr_aggregate_triton(messages: Tensor, rowptr: Tensor, reduce: str = "sum",
     be = block_e or 16
     bd = block_d or min(max(16, triton.next_power_of_2(d)), 64)
     grid = (triton.cdiv(n, br), triton.cdiv(d, bd))
-    kwargs = {key: v for key, v in (("num_warps", num_warps), ("num_stages", num_stages)) if v is not None}
     jitted(_csr_aggregate_kernel)[grid](
         messages, rowptr, w, out, argmax if argmax is not None else out, n, d, messages.stride(0),
         BLOCK_R=br, BLOCK_E=be, BLOCK_D=bd, REDUCE=_REDUCE_CODE[reduce],
         HAS_W=edge_weight is not None, ACC_F64=messages.dtype == torch.float64,
-        STORE_ARG=store_arg, **kwargs)
+        STORE_ARG=store_arg, **launch_options(num_warps, num_stages))
     return out, argmax

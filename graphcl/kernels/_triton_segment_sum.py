@@ -24,10 +24,11 @@ import triton.language as tl
 from torch import Tensor
 
 from ._backend import interpret_mode
-from ._jit import jitted, sm_count
+from ._jit import jitted, launch_options, sm_count
 
 MAX_DOT_K = 1024
-PRECISIONS = ("bf16x3", "tf32x3", "ieee")
+_FP32_MODES = {"bf16x3": 1, "tf32x3": 3, "ieee": 2}  # MODE of the dot kernel
+PRECISIONS = tuple(_FP32_MODES)
 
 
 def _segment_sum_dot_kernel(x_ptr, labels_ptr, part_ptr, N, K, D, stride_xn, rows_per_prog, n_k, n_d,
@@ -130,10 +131,8 @@ def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n:
         return out.to(x.dtype)
     if x.dtype in (torch.float16, torch.bfloat16):
         mode = 0
-    elif x.dtype == torch.float32 and precision != "ieee":
-        mode = 1 if precision == "bf16x3" else 3
-    else:
-        mode = 2
+    else:  # fp64 always takes the ieee dot
+        mode = _FP32_MODES[precision] if x.dtype == torch.float32 else _FP32_MODES["ieee"]
     bk = block_k or min(_pow2_at_least(k, 16), 64)
     bd = block_d or min(_pow2_at_least(d, 16), 64)
     bn = block_n or 64
@@ -148,9 +147,8 @@ def segment_sum_triton(x: Tensor, labels: Tensor, num_segments: int, *, block_n:
     rows_per_prog = triton.cdiv(n_blocks, p) * bn
     p = triton.cdiv(n, rows_per_prog)
     part = torch.empty(p, k, d, dtype=acc_t, device=x.device)
-    kwargs = {key: v for key, v in (("num_warps", num_warps), ("num_stages", num_stages)) if v is not None}
     jitted(_segment_sum_dot_kernel)[(p * n_k * n_d,)](
         x, labels, part, n, k, d, x.stride(0), rows_per_prog, n_k, n_d,
         BLOCK_N=bn, BLOCK_K=bk, BLOCK_D=bd, MODE=mode,
-        BF16_DOT=not interpret_mode(), **kwargs)
+        BF16_DOT=not interpret_mode(), **launch_options(num_warps, num_stages))
     return part.sum(0).to(x.dtype)

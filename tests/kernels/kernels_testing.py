@@ -10,7 +10,6 @@ requires_cuda = pytest.mark.skipif(
     reason="needs a CUDA device, triton, and compiled (not interpreted) kernels")
 
 
-
 def old_interpreter_reason() -> str | None:
     """Why Triton's interpreter cannot run these kernels, or ``None`` when it can (Triton >= 3.9).
 

@@ -12,9 +12,10 @@ from kernels_testing import old_interpreter_reason
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+OLD_INTERPRETER = old_interpreter_reason()
 
 
-@pytest.mark.skipif(old_interpreter_reason() is not None, reason=str(old_interpreter_reason()))
+@pytest.mark.skipif(OLD_INTERPRETER is not None, reason=str(OLD_INTERPRETER))
 def test_interpreted_kernels_in_subprocess():
     if interpreter_active():
         pytest.skip("the interpreted tests already run in this process")
