@@ -6,7 +6,9 @@ import torch
 from graphcl.augment._utils import scale_columns
 from graphcl.data import csbm
 from graphcl.kernels import aggregate
-from graphcl.losses._contrast import contrast_pair, contrast_rows, normalize_pair, pair_supported
+from graphcl.losses import _contrast
+from graphcl.losses._contrast import (contrast_pair, contrast_rows, dense_block_rows, normalize_pair,
+                                       pair_supported)
 from graphcl.methods import GRACE, resolve_config
 from graphcl.nn import GCNEncoder
 
@@ -28,7 +30,9 @@ def test_aggregate_with_src_equals_gather_then_aggregate(reduce, weighted):
 
 @pytest.mark.parametrize("batch_size", [None, 3])
 @pytest.mark.parametrize("with_bias", [False, True])
-def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias):
+@pytest.mark.parametrize("dense_rows", [512, 4])  # 4: the kept (batch_size None) blocks span several row blocks
+def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias, dense_rows, monkeypatch):
+    monkeypatch.setitem(_contrast._DENSE_BLOCK, "cpu", dense_rows)
     torch.manual_seed(1)
     z1 = torch.randn(10, 5, requires_grad=True)
     z2 = torch.randn(10, 5, requires_grad=True)
@@ -43,6 +47,12 @@ def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias):
     g2 = torch.autograd.grad((ra + 2 * rb).sum(), (z1, z2))
     for x, y in zip(g1, g2):
         assert torch.allclose(x, y, atol=1e-5)
+
+
+def test_dense_blocks_are_larger_on_a_gpu_than_on_a_cpu():
+    assert dense_block_rows(torch.device("cpu")) == 512
+    assert dense_block_rows(torch.device("cuda", 0)) == 4096
+    assert dense_block_rows(torch.device("meta")) == 512  # any other device: the CPU's size
 
 
 def test_sparse_features_through_the_encoder_equal_dense():

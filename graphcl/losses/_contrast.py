@@ -162,8 +162,15 @@ def pair_supported(a: Tensor, temperature: float, col_bias: Optional[Tensor] = N
 
 
 # Rows per block when no batch size is given: the blocks are then kept for the backward pass instead of being
-# recomputed (memory about 2 N^2 floats), but each elementwise pass stays on a [B, N] block.
-_DENSE_BLOCK = 512
+# recomputed (memory about 2 N^2 floats), but each elementwise pass stays on a [B, N] block. 512 rows keep a
+# block in a CPU's caches; on a GPU every block costs a dozen kernel launches and caches do not decide, so blocks
+# are larger there (Photo: 2 blocks instead of 15; the H200 profile in docs/csgcl.md found Photo launch-bound).
+_DENSE_BLOCK = {'cpu': 512, 'cuda': 4096}
+
+
+def dense_block_rows(device: torch.device) -> int:
+    """Rows per loss block on ``device`` when the caller gives no batch size."""
+    return _DENSE_BLOCK.get(device.type, _DENSE_BLOCK['cpu'])
 
 
 class _Workspace:
@@ -287,7 +294,7 @@ def contrast_pair(a: Tensor, b: Tensor, temperature: float, batch_size: Optional
     without it the exponential blocks are kept for the backward pass (about :math:`2N^2` floats).
     """
     n = a.size(0)
-    block = min(_DENSE_BLOCK if batch_size is None else batch_size, n)
+    block = min(dense_block_rows(a.device) if batch_size is None else batch_size, n)
     inv_t = 1.0 / temperature
     if col_bias is None:
         beta, offset = None, 0.0
