@@ -31,7 +31,8 @@ def test_aggregate_with_src_equals_gather_then_aggregate(reduce, weighted):
 @pytest.mark.parametrize("batch_size", [None, 3])
 @pytest.mark.parametrize("with_bias", [False, True])
 @pytest.mark.parametrize("dense_rows", [512, 4])  # 4: the kept (batch_size None) blocks span several row blocks
-def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias, dense_rows, monkeypatch):
+@pytest.mark.parametrize("include_positive", [True, False])  # False: DCL's denominators
+def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias, dense_rows, include_positive, monkeypatch):
     monkeypatch.setitem(_contrast._DENSE_BLOCK, "cpu", dense_rows)
     torch.manual_seed(1)
     z1 = torch.randn(10, 5, requires_grad=True)
@@ -39,9 +40,9 @@ def test_contrast_pair_equals_two_contrast_rows(batch_size, with_bias, dense_row
     bias = 0.1 * torch.rand(10) if with_bias else None
     a, b = normalize_pair(z1, z2)
     assert pair_supported(a, 0.5, bias)
-    la, lb = contrast_pair(a, b, 0.5, batch_size, bias)
-    ra = contrast_rows(a, b, 0.5, batch_size, bias)
-    rb = contrast_rows(b, a, 0.5, batch_size, bias)
+    la, lb = contrast_pair(a, b, 0.5, batch_size, bias, include_positive)
+    ra = contrast_rows(a, b, 0.5, batch_size, bias, include_positive)
+    rb = contrast_rows(b, a, 0.5, batch_size, bias, include_positive)
     assert torch.allclose(la, ra, atol=1e-5) and torch.allclose(lb, rb, atol=1e-5)
     g1 = torch.autograd.grad((la + 2 * lb).sum(), (z1, z2), retain_graph=True)
     g2 = torch.autograd.grad((ra + 2 * rb).sum(), (z1, z2))

@@ -1,9 +1,10 @@
 """Shared, row-batched core of the GRACE-style two-view contrastive losses.
 
-Every loss in this package that contrasts node ``i`` of one view against all nodes of both views goes through
-:func:`contrast_rows` (one direction at a time, any extra negatives) or, for the symmetric InfoNCE / Team-up loss,
-through :func:`contrast_pair` (both directions at once, see there). :func:`contrast_rows` processes the anchors in
-blocks of ``B`` rows, so each block only materialises two
+Every loss in this package that contrasts node ``i`` of one view against all nodes of both views (InfoNCE,
+Team-up, DCL, and the GRACE part of hard negative mixing) goes through :func:`contrast_pair` (both directions at
+once, see there) or, where its exponentials would leave the float range (extreme temperatures, other dtypes, a
+bias that needs a gradient), through :func:`contrast_rows` (one direction at a time, in log-space).
+:func:`contrast_rows` processes the anchors in blocks of ``B`` rows, so each block only materialises two
 ``B x N`` similarity matrices; with autograd on, each block is wrapped in activation checkpointing, so the
 ``B x N`` blocks are recomputed in the backward pass instead of being kept alive for all blocks at once
 (peak memory ``O(B N)`` instead of ``O(N^2)``, at the price of a second forward pass over each block).
@@ -11,7 +12,7 @@ blocks of ``B`` rows, so each block only materialises two
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -22,11 +23,6 @@ __all__ = ['TwoViewLoss', 'check_pair', 'check_temperature', 'check_batch_size',
            'contrast_rows', 'contrast_pair', 'pair_supported', 'normalize_pair', 'reduce']
 
 REDUCTIONS = ('mean', 'sum', 'none')
-
-# ``extra_fn(rows_a, a, b, inter_logits, start, end) -> Tensor[B, M]`` returns additional negative logits
-# (already divided by the temperature) that join the denominator of each anchor row.
-ExtraFn = Callable[[Tensor, Tensor, Tensor, Tensor, int, int], Tensor]
-
 
 def check_pair(z1: Tensor, z2: Tensor) -> None:
     if not isinstance(z1, Tensor) or not isinstance(z2, Tensor):
@@ -81,7 +77,7 @@ def reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _block(a: Tensor, b: Tensor, col_bias: Optional[Tensor], start: int, end: int, temperature: float,
-           include_positive: bool, extra_fn: Optional[ExtraFn]) -> Tensor:
+           include_positive: bool) -> Tensor:
     rows = a[start:end]
     inter = rows @ b.t()  # s(a_i, b_k), [B, N]
     intra = rows @ a.t()  # s(a_i, a_k), [B, N]
@@ -99,22 +95,18 @@ def _block(a: Tensor, b: Tensor, col_bias: Optional[Tensor], start: int, end: in
     intra = intra.index_put((ar, diag), neg_inf)
     if not include_positive:
         inter = inter.index_put((ar, diag), neg_inf)
-    log_den = torch.logaddexp(inter.logsumexp(dim=1), intra.logsumexp(dim=1))
-    if extra_fn is not None:
-        log_den = torch.logaddexp(log_den, extra_fn(rows, a, b, inter, start, end).logsumexp(dim=1))
-    return log_den - pos
+    return torch.logaddexp(inter.logsumexp(dim=1), intra.logsumexp(dim=1)) - pos
 
 
 def contrast_rows(a: Tensor, b: Tensor, temperature: float, batch_size: Optional[int] = None,
-                  col_bias: Optional[Tensor] = None, include_positive: bool = True,
-                  extra_fn: Optional[ExtraFn] = None) -> Tensor:
+                  col_bias: Optional[Tensor] = None, include_positive: bool = True) -> Tensor:
     r"""Per-anchor loss :math:`\ell(a_i, b_i)` for L2-normalised ``a`` and ``b`` (shape ``[N]``).
 
     .. math::
         \ell(a_i, b_i) = -\frac{s_{ii}^{ab}}{\tau} + \log\Big([e^{s_{ii}^{ab}/\tau}] + \sum_{k\ne i}
-        e^{s_{ik}^{ab}/\tau} + \sum_{k\ne i} e^{s_{ik}^{aa}/\tau} + \sum_m e^{x_{im}}\Big)
+        e^{s_{ik}^{ab}/\tau} + \sum_{k\ne i} e^{s_{ik}^{aa}/\tau}\Big)
 
-    where the bracketed positive is present iff ``include_positive`` and :math:`x_{im}` are the extra logits.
+    where the bracketed positive is present iff ``include_positive``.
     """
     n = a.size(0)
     bs = n if batch_size is None else min(batch_size, n)
@@ -124,10 +116,10 @@ def contrast_rows(a: Tensor, b: Tensor, temperature: float, batch_size: Optional
     for start in range(0, n, bs):  # loop over row blocks, not nodes
         end = min(start + bs, n)
         if use_ckpt:
-            out.append(checkpoint(_block, a, b, bias, start, end, temperature, include_positive, extra_fn,
+            out.append(checkpoint(_block, a, b, bias, start, end, temperature, include_positive,
                                   use_reentrant=False))
         else:
-            out.append(_block(a, b, bias, start, end, temperature, include_positive, extra_fn))
+            out.append(_block(a, b, bias, start, end, temperature, include_positive))
     return torch.cat(out) if len(out) > 1 else out[0]
 
 
@@ -191,6 +183,16 @@ def _exp_block(rows: Tensor, other: Tensor, inv_t: float, out: Optional[Tensor] 
     return torch.mm(rows * inv_t, other.t(), out=out).exp_()
 
 
+def _inter_block(a: Tensor, b: Tensor, start: int, end: int, inv_t: float, include_positive: bool,
+                 out: Optional[Tensor] = None) -> Tensor:
+    """``exp(a_I b^T / tau)`` for rows ``I = start:end``; the positives ``(i, i)`` are zeroed unless
+    ``include_positive`` (DCL), which also zeroes their gradient, since the backward multiplies by this block."""
+    e = _exp_block(a[start:end], b, inv_t, out)
+    if not include_positive:
+        e[:, start:end].diagonal().zero_()
+    return e
+
+
 def _intra_block(x: Tensor, start: int, end: int, inv_t: float, out: Optional[Tensor] = None) -> Tensor:
     """``exp(x_I x_{start:}^T / tau)`` for rows ``I = start:end``, with the self-similarities zeroed (``k != i``;
     zeroed before any sum, so nothing cancels against the large self term)."""
@@ -220,7 +222,8 @@ class _PairLogDenominators(torch.autograd.Function):
     from ``I``'s first row on); see :func:`contrast_pair`. Gradients are written by hand."""
 
     @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor, inv_t: float, block: int, keep: bool, beta: Optional[Tensor]):
+    def forward(ctx, a: Tensor, b: Tensor, inv_t: float, block: int, keep: bool, beta: Optional[Tensor],
+                include_positive: bool):
         n = a.size(0)
         keep = keep and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1])
         den_a, den_b = a.new_zeros(n), b.new_zeros(n)
@@ -230,7 +233,7 @@ class _PairLogDenominators(torch.autograd.Function):
             end = min(start + block, n)
             rows, m = end - start, n - start
             beta_rows = None if beta is None else beta[start:end]
-            e_ab = _exp_block(a[start:end], b, inv_t, None if keep else ws.get(rows, n))
+            e_ab = _inter_block(a, b, start, end, inv_t, include_positive, None if keep else ws.get(rows, n))
             den_a[start:end] += _weighted_rows(e_ab, beta)
             den_b += _weighted_cols(e_ab, beta_rows)
             if keep:
@@ -242,7 +245,7 @@ class _PairLogDenominators(torch.autograd.Function):
                     den[end:] += _weighted_cols(e[:, rows:], beta_rows)
                 if keep:
                     saved.append(e)
-        ctx.inv_t, ctx.block = inv_t, block
+        ctx.inv_t, ctx.block, ctx.include_positive = inv_t, block, include_positive
         ctx.save_for_backward(a, b, den_a, den_b, beta, *saved)
         return den_a.log(), den_b.log()
 
@@ -261,7 +264,8 @@ class _PairLogDenominators(torch.autograd.Function):
             sl = slice(start, end)
             beta_rows = None if beta is None else beta[sl]
             # d log den_a_i / dS_ab[i,k] = E_ik beta_k / den_a_i; d log den_b_k / dS_ab[i,k] = E_ik beta_i / den_b_k
-            e_ab = saved[3 * blk] if saved else _exp_block(a[sl], b, inv_t, ws_e.get(rows, n))
+            e_ab = saved[3 * blk] if saved else _inter_block(a, b, start, end, inv_t, ctx.include_positive,
+                                                             ws_e.get(rows, n))
             g = _outer_sum(u[sl], v, beta, beta_rows, ws_g.get(rows, n)).mul_(e_ab)
             grad_a[sl].addmm_(g, b)
             grad_b.addmm_(g.t(), a[sl])
@@ -274,13 +278,14 @@ class _PairLogDenominators(torch.autograd.Function):
                 grad[sl].addmm_(g, x[start:])
                 if end < n:
                     grad[end:].addmm_(g[:, rows:].t(), x[sl])
-        return grad_a.mul_(inv_t), grad_b.mul_(inv_t), None, None, None, None
+        return grad_a.mul_(inv_t), grad_b.mul_(inv_t), None, None, None, None, None
 
 
 def contrast_pair(a: Tensor, b: Tensor, temperature: float, batch_size: Optional[int] = None,
-                  col_bias: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+                  col_bias: Optional[Tensor] = None, include_positive: bool = True) -> tuple[Tensor, Tensor]:
     r"""Per-anchor losses of both directions, :math:`(\ell(a_i, b_i), \ell(b_i, a_i))`, for L2-normalised
-    ``a`` and ``b`` (the InfoNCE terms of :func:`contrast_rows` with ``include_positive=True``).
+    ``a`` and ``b`` (the terms of :func:`contrast_rows`: InfoNCE, or DCL with ``include_positive=False``, where
+    the positive pairs are zeroed in the exponential blocks before any sum).
 
     Both directions share the inter-view similarities (:math:`S_{ba} = S_{ab}^\top`) and the intra-view ones are
     symmetric, so each row block costs one ``B x N`` product and two ``B x (N - start)`` products (the upper
@@ -302,7 +307,8 @@ def contrast_pair(a: Tensor, b: Tensor, temperature: float, batch_size: Optional
         bias = col_bias.detach()
         bmax = bias.max()
         beta, offset = ((bias - bmax) * inv_t).exp(), bmax * inv_t
-    log_den_a, log_den_b = _PairLogDenominators.apply(a, b, inv_t, max(block, 1), batch_size is None, beta)
+    log_den_a, log_den_b = _PairLogDenominators.apply(a, b, inv_t, max(block, 1), batch_size is None, beta,
+                                                      include_positive)
     pos = (a * b).sum(dim=1)
     if col_bias is not None:
         pos = pos + col_bias

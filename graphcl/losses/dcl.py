@@ -11,8 +11,10 @@ from ._contrast import (
     check_pair,
     check_reduction,
     check_temperature,
+    contrast_pair,
     contrast_rows,
     normalize_pair,
+    pair_supported,
     reduce,
 )
 
@@ -31,7 +33,8 @@ def dcl(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optional[i
 
     with :math:`s` the cosine similarity. Unlike InfoNCE it can be negative; it equals InfoNCE minus
     :math:`\log(1 + e^{s_{ii}/\tau} / \sum_{neg})` per anchor, which removes the "negative-positive coupling" of
-    the gradient. Batching (``batch_size``) as in :func:`~graphcl.losses.info_nce`.
+    the gradient. Both directions share the fused core of :func:`~graphcl.losses.info_nce` (the positives are
+    zeroed in its exponential blocks); batching (``batch_size``) as there.
 
     Args:
         z1 (torch.Tensor): view 1 embeddings.
@@ -57,8 +60,11 @@ def dcl(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optional[i
     check_batch_size(batch_size)
     check_reduction(reduction)
     h1, h2 = normalize_pair(z1, z2)
-    l1 = contrast_rows(h1, h2, temperature, batch_size, include_positive=False)
-    l2 = contrast_rows(h2, h1, temperature, batch_size, include_positive=False)
+    if pair_supported(h1, temperature):
+        l1, l2 = contrast_pair(h1, h2, temperature, batch_size, include_positive=False)
+    else:  # extreme temperature or other dtypes: the per-direction logsumexp path
+        l1 = contrast_rows(h1, h2, temperature, batch_size, include_positive=False)
+        l2 = contrast_rows(h2, h1, temperature, batch_size, include_positive=False)
     return reduce(0.5 * (l1 + l2), reduction)
 
 

@@ -6,6 +6,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from ._contrast import (
     TwoViewLoss,
@@ -13,8 +14,11 @@ from ._contrast import (
     check_pair,
     check_reduction,
     check_temperature,
+    contrast_pair,
     contrast_rows,
+    dense_block_rows,
     normalize_pair,
+    pair_supported,
     reduce,
 )
 
@@ -34,30 +38,48 @@ def _draws(n: int, num_hard: int, num_mix: int, num_query_mix: int, generator: O
     return i1, i2, alpha, iq, beta
 
 
-def _make_extra(temperature: float, num_hard: int, draws):
-    i1, i2, alpha, iq, beta = draws
+def _synthetic_negatives(rows: Tensor, b: Tensor, start: int, end: int, num_hard: int, draws) -> Tensor:
+    """MoCHi's synthetic negatives of anchors ``rows = a[start:end]`` (detached), mixed from their ``num_hard``
+    hardest inter-view negatives in ``b`` (detached), shape ``[B, s + s', D]``."""
+    i1, i2, alpha, iq, beta = (d[start:end] for d in draws)
+    bsz = end - start
+    ar = torch.arange(bsz, device=rows.device)
+    cand = (rows @ b.t()).index_put_((ar, ar + start), torch.tensor(float('-inf'), device=rows.device,
+                                                                    dtype=rows.dtype))
+    top = cand.topk(num_hard, dim=1).indices  # hardest inter-view negatives, [B, k]
 
-    def extra(rows: Tensor, a: Tensor, b: Tensor, inter: Tensor, start: int, end: int) -> Tensor:
-        bsz = end - start
-        ar = torch.arange(bsz, device=rows.device)
-        cand = inter.detach().index_put((ar, ar + start), torch.tensor(float('-inf'), device=rows.device,
-                                                                       dtype=inter.dtype))
-        k = min(num_hard, cand.size(1) - 1)
-        top = cand.topk(k, dim=1).indices  # hardest inter-view negatives, [B, k]
-        hard = b.detach()[top]  # [B, k, D]
-        sl = slice(start, end)
-        j1, j2, jq = i1[sl].clamp(max=k - 1), i2[sl].clamp(max=k - 1), iq[sl].clamp(max=k - 1)
-        n1 = hard.gather(1, j1.unsqueeze(-1).expand(-1, -1, hard.size(-1)))
-        n2 = hard.gather(1, j2.unsqueeze(-1).expand(-1, -1, hard.size(-1)))
-        al = alpha[sl].unsqueeze(-1).to(hard.dtype)
-        mixed = F.normalize(al * n1 + (1 - al) * n2, dim=-1)  # h = a n_i + (1 - a) n_j
-        nq = hard.gather(1, jq.unsqueeze(-1).expand(-1, -1, hard.size(-1)))
-        be = beta[sl].unsqueeze(-1).to(hard.dtype)
-        qmixed = F.normalize(be * rows.detach().unsqueeze(1) + (1 - be) * nq, dim=-1)  # h' = b q + (1 - b) n
-        synth = torch.cat([mixed, qmixed], dim=1)  # [B, s + s', D], no gradient through synthetic points
-        return torch.einsum('bd,bsd->bs', rows, synth) / temperature
+    def pick(j: Tensor) -> Tensor:  # the j-th hardest negatives, [B, s, D]
+        return b[top.gather(1, j)]
 
-    return extra
+    al = alpha.unsqueeze(-1).to(b.dtype)
+    mixed = F.normalize(al * pick(i1) + (1 - al) * pick(i2), dim=-1)  # h = a n_i + (1 - a) n_j
+    be = beta.unsqueeze(-1).to(b.dtype)
+    qmixed = F.normalize(be * rows.unsqueeze(1) + (1 - be) * pick(iq), dim=-1)  # h' = b q + (1 - b) n
+    return torch.cat([mixed, qmixed], dim=1)
+
+
+def _synthetic_block(a: Tensor, b: Tensor, start: int, end: int, inv_t: float, num_hard: int, draws) -> Tensor:
+    """``log sum_h e^{q^T h / tau}`` for the anchors ``q = a[start:end]``; gradient through the anchors only."""
+    rows = a[start:end]
+    with torch.no_grad():
+        synth = _synthetic_negatives(rows.detach(), b.detach(), start, end, num_hard, draws)
+    return torch.einsum('bd,bsd->bs', rows * inv_t, synth).logsumexp(dim=1)
+
+
+def _synthetic_terms(a: Tensor, b: Tensor, temperature: float, num_hard: int, draws,
+                     batch_size: Optional[int]) -> Tensor:
+    """Log-sum of the synthetic negatives of every anchor of ``a`` (shape ``[N]``), in row blocks; with
+    ``batch_size`` the blocks are recomputed in the backward pass (the draws are fixed up front, so the
+    recomputation sees the same mixes) and memory stays :math:`O(B(N + kD))`."""
+    n = a.size(0)
+    bs = min(dense_block_rows(a.device) if batch_size is None else batch_size, n)
+    use_ckpt = batch_size is not None and torch.is_grad_enabled() and a.requires_grad
+    out = []
+    for start in range(0, n, bs):  # loop over row blocks, not nodes
+        end = min(start + bs, n)
+        args = (a, b, start, end, 1.0 / temperature, num_hard, draws)
+        out.append(checkpoint(_synthetic_block, *args, use_reentrant=False) if use_ckpt else _synthetic_block(*args))
+    return torch.cat(out)
 
 
 def hard_negative_mixing(z1: Tensor, z2: Tensor, temperature: float = 0.5, num_hard: int = 64, num_mix: int = 32,
@@ -112,15 +134,20 @@ def hard_negative_mixing(z1: Tensor, z2: Tensor, temperature: float = 0.5, num_h
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"Expected '{name}' to be an int >= {lo} (got {v!r})")
     h1, h2 = normalize_pair(z1, z2)
-    n = h1.size(0)
-    k = min(num_hard, n - 1)
-    if num_mix + num_query_mix == 0:
-        extra1 = extra2 = None
-    else:
-        extra1 = _make_extra(temperature, k, _draws(n, k, num_mix, num_query_mix, generator, h1.device))
-        extra2 = _make_extra(temperature, k, _draws(n, k, num_mix, num_query_mix, generator, h1.device))
-    l1 = contrast_rows(h1, h2, temperature, batch_size, extra_fn=extra1)
-    l2 = contrast_rows(h2, h1, temperature, batch_size, extra_fn=extra2)
+    if pair_supported(h1, temperature):
+        l1, l2 = contrast_pair(h1, h2, temperature, batch_size)
+    else:  # extreme temperature or other dtypes: the per-direction logsumexp path
+        l1 = contrast_rows(h1, h2, temperature, batch_size)
+        l2 = contrast_rows(h2, h1, temperature, batch_size)
+    if num_mix + num_query_mix > 0:
+        # the GRACE terms are log D_i - pos_i; the synthetic negatives join D_i
+        n = h1.size(0)
+        k = min(num_hard, n - 1)
+        pos = (h1 * h2).sum(dim=1) / temperature
+        for_1 = _draws(n, k, num_mix, num_query_mix, generator, h1.device)
+        for_2 = _draws(n, k, num_mix, num_query_mix, generator, h1.device)
+        l1 = torch.logaddexp(l1 + pos, _synthetic_terms(h1, h2, temperature, k, for_1, batch_size)) - pos
+        l2 = torch.logaddexp(l2 + pos, _synthetic_terms(h2, h1, temperature, k, for_2, batch_size)) - pos
     return reduce(0.5 * (l1 + l2), reduction)
 
 
