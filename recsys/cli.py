@@ -115,8 +115,13 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _train(args: argparse.Namespace, spec: Dict[str, Any]) -> int:
+    from graphcl.train import flush_denormals_process_wide
+
     from .config import to_plain
     from .pipeline import run
+    # as `graphcl train`: subnormal weights and Adam moments take x86's slow path in long CPU runs; the flag must be
+    # set before torch starts its worker threads (docs/speed.md)
+    flush_denormals_process_wide()
     model_cls, dataset = spec.pop('model_cls'), spec['dataset']
     if args.out:
         out = Path(args.out)

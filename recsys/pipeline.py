@@ -20,6 +20,8 @@ from recbole.data.utils import get_dataloader
 from recbole.model.sequential_recommender import SASRec
 from recbole.utils import init_seed
 
+from graphcl.train import flush_denormals
+
 from .config import RecsysConfig, build_config, to_plain
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
@@ -188,8 +190,9 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             if epoch_callback is not None:
                 epoch_callback(record)
 
-        best_score, _ = trainer.fit(train_data, valid_data, saved=saved, show_progress=bool(config['show_progress']),
-                                    callback_fn=on_epoch)
+        with flush_denormals():  # as graphcl.train.fit: subnormals flushed while training (docs/speed.md)
+            best_score, _ = trainer.fit(train_data, valid_data, saved=saved,
+                                        show_progress=bool(config['show_progress']), callback_fn=on_epoch)
         train_time = time.perf_counter() - start
         load_best = saved and best_path.is_file()
         valid = trainer.evaluate(valid_data, load_best_model=load_best)

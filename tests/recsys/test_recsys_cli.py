@@ -36,11 +36,14 @@ def test_usage_errors(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_train_writes_outputs_and_resumes(tmp_path, tiny_yaml, capsys):
+def test_train_writes_outputs_and_resumes(tmp_path, tiny_yaml, capsys, monkeypatch):
+    flushes = []
+    monkeypatch.setattr('graphcl.train.flush_denormals_process_wide', lambda: flushes.append(True))
     out = tmp_path / 'run'
     argv = ['train', 'SASRecBackbone', '--dataset', 'ml-100k', '--config', str(tiny_yaml), '--epochs', '1',
             '--seed', '7', '--device', 'cpu', '--out', str(out), '--export-topk', '4']
     assert main(argv) == 0
+    assert flushes == [True]  # subnormals flushed process-wide before training, as `graphcl train` does
     assert 'test hit@10' in capsys.readouterr().out
     for name in ('metrics.json', 'config.yaml', 'model.pth', 'last.pth', 'args.json', 'log.txt', 'topk.tsv'):
         assert (out / name).is_file(), name

@@ -1,4 +1,5 @@
 import pytest
+import torch
 from recbole.model.sequential_recommender import SASRec
 
 import recsys
@@ -45,3 +46,12 @@ def test_resume_and_export(tiny, tmp_path):
     assert lines[0] == 'user_id\ttop3_item_id' and len(lines) == 1 + 79
     user, items = lines[1].split('\t')
     assert len(items.split()) == 3 and '[PAD]' not in items
+
+
+def test_subnormals_flushed_while_training_then_restored(tiny):
+    from graphcl.train.loop import _denormals_flushed
+    torch.set_flush_denormal(False)  # in-process CLI tests may have switched flushing on for the whole process
+    seen = []
+    recsys.run('SASRecBackbone', 'ml-100k', tiny, epoch_callback=lambda record: seen.append(_denormals_flushed()))
+    assert seen == [True]
+    assert not _denormals_flushed()
