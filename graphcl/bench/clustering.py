@@ -14,7 +14,7 @@ Every trained method uses its preset for the dataset (when it has one) and repor
 
 Metrics (ACC with Hungarian matching, NMI, ARI, macro-F1, modularity, conductance) come from
 :func:`graphcl.eval.clustering_metrics`; the best published numbers (``reference/graph.md``) are printed beside ours.
-Outputs, written atomically after every dataset: ``clustering.md``, ``clustering.csv`` (mean/std per dataset and
+Outputs, written atomically after every finished run: ``clustering.md``, ``clustering.csv`` (mean/std per dataset and
 method) and ``clustering_runs.csv`` (one row per seed).
 """
 from __future__ import annotations
@@ -253,7 +253,8 @@ def run_benchmark(datasets: Sequence[str] = DEFAULT_DATASETS, methods: Sequence[
     """Run every method on every dataset for every seed; returns the per-seed results and the skip notes.
 
     ``graphs`` maps dataset names to ready ``Data`` objects (used instead of loading them, e.g. in tests).
-    With ``out`` the report files are rewritten after every dataset.
+    With ``out`` the report files are rewritten (atomically) after every finished run, so an interrupted
+    benchmark keeps what it measured.
     """
     unknown = [m for m in methods if m not in BENCH_METHODS]
     if unknown:
@@ -311,8 +312,8 @@ def run_benchmark(datasets: Sequence[str] = DEFAULT_DATASETS, methods: Sequence[
                 results.append(ClusteringResult(ds, method, int(seed), metrics, seconds, ctx.notes.get(method, "")))
                 log(f"{ds:14s} {method:10s} seed {seed}: " + ", ".join(f"{m} {metrics[m]:.4f}" for m in METRICS)
                     + f" ({seconds:.1f} s)")
-        if out is not None:
-            _write(out, results, skipped, header, sizes)
+                if out is not None:  # an interrupted benchmark keeps every finished run
+                    _write(out, results, skipped, header, sizes)
     if out is not None:
         _write(out, results, skipped, header, sizes)
     return results, skipped

@@ -74,6 +74,26 @@ def test_run_benchmark_on_given_graph_reports_published(tmp_path):
         run_benchmark(["Cora"], ["kmeans", "louvain"], [0], graphs={"Cora": data}, log=None)
 
 
+def test_interrupted_benchmark_keeps_finished_runs(tmp_path, monkeypatch):
+    from graphcl.bench import clustering as bench
+    data = csbm(num_nodes=60, num_blocks=3, num_features=8, p_in=0.3, p_out=0.01, signal=4.0, seed=1)
+    kmeans_run = bench._runner("kmeans")
+    calls = []
+
+    def stopped_at_third(graph, ctx, seed):
+        calls.append(seed)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return kmeans_run(graph, ctx, seed)
+
+    monkeypatch.setattr(bench, "_runner", lambda method: stopped_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(["Cora"], ["kmeans"], [0, 1, 2], out=tmp_path, graphs={"Cora": data}, log=None)
+    runs = (tmp_path / "clustering_runs.csv").read_text()
+    assert runs.count("\nCora,kmeans,") == 2  # seeds 0 and 1 were written before the interruption
+    assert [p.name for p in sorted(tmp_path.iterdir())] == ["clustering.csv", "clustering.md", "clustering_runs.csv"]
+
+
 def test_smoke_run_on_synthetic(tmp_path):
     threads = torch.get_num_threads()
     try:
