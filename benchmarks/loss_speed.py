@@ -2,11 +2,12 @@
 per-direction log-space path, measured in the same run.
 
 Each loss of :mod:`graphcl.losses` that contrasts every node with every node of both views (``info_nce``, ``dcl``,
-``hard_negative_mixing``) computes its denominators with :func:`graphcl.losses._contrast.contrast_pair` (both
-directions share one ``exp(S_ab / tau)`` block, the symmetric intra-view blocks are halved, the backward pass is
-analytic) whenever the exponentials stay in float range, and with :func:`~graphcl.losses._contrast.contrast_rows`
-(one direction at a time, ``logsumexp`` under autograd) otherwise. The baseline rows force the second path
-(``pair_supported`` patched to ``False``) on the same inputs, so the ratio is the fused core's gain; both paths'
+``hard_negative_mixing``) goes through :func:`graphcl.losses._contrast.contrast_both`: the fused
+:func:`~graphcl.losses._contrast.contrast_pair` (both directions share one ``exp(S_ab / tau)`` block, the
+symmetric intra-view blocks are halved, the backward pass is analytic) whenever the exponentials stay in float
+range, and :func:`~graphcl.losses._contrast.contrast_rows` (one direction at a time, ``logsumexp`` under autograd)
+otherwise. The baseline rows force the second path (``_contrast.pair_supported`` patched to ``False``) on the same
+inputs, so the ratio is the fused core's gain; both paths'
 losses are printed and must agree.
 
 Inputs: ``torch.randn`` embeddings of ``N`` rows and ``d`` columns (seed 0), ``tau = 0.5``, float32, CPU;
@@ -22,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib
 import statistics
 import sys
 import time
@@ -31,10 +31,9 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from graphcl.losses import dcl, hard_negative_mixing, info_nce
+from graphcl.losses import _contrast, dcl, hard_negative_mixing, info_nce
 
 TEMPERATURE = 0.5
-LOSS_MODULES = ("graphcl.losses.info_nce", "graphcl.losses.dcl", "graphcl.losses.hard_negative_mixing")
 
 
 def _losses() -> dict[str, Callable[..., torch.Tensor]]:
@@ -61,15 +60,12 @@ def _time(fn: Callable[[], torch.Tensor], reps: int) -> tuple[float, float]:
 @contextmanager
 def per_direction_path() -> Iterator[None]:
     """Make every loss take its per-direction ``logsumexp`` path (``pair_supported`` answers ``False``)."""
-    modules = [importlib.import_module(name) for name in LOSS_MODULES]
-    saved = [m.pair_supported for m in modules]
-    for m in modules:
-        m.pair_supported = lambda *args, **kwargs: False
+    saved = _contrast.pair_supported
+    _contrast.pair_supported = lambda *args, **kwargs: False
     try:
         yield
     finally:
-        for m, fn in zip(modules, saved):
-            m.pair_supported = fn
+        _contrast.pair_supported = saved
 
 
 def measure(n: int, d: int, batches: list[Optional[int]], reps: int) -> list[dict]:

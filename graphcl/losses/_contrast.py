@@ -1,9 +1,10 @@
 """Shared, row-batched core of the GRACE-style two-view contrastive losses.
 
 Every loss in this package that contrasts node ``i`` of one view against all nodes of both views (InfoNCE,
-Team-up, DCL, and the GRACE part of hard negative mixing) goes through :func:`contrast_pair` (both directions at
-once, see there) or, where its exponentials would leave the float range (extreme temperatures, other dtypes, a
-bias that needs a gradient), through :func:`contrast_rows` (one direction at a time, in log-space).
+Team-up, DCL, and the GRACE part of hard negative mixing) goes through :func:`contrast_both`, which picks
+:func:`contrast_pair` (both directions at once, see there) or, where its exponentials would leave the float range
+(extreme temperatures, other dtypes, a bias that needs a gradient), :func:`contrast_rows` (one direction at a
+time, in log-space).
 :func:`contrast_rows` processes the anchors in blocks of ``B`` rows, so each block only materialises two
 ``B x N`` similarity matrices; with autograd on, each block is wrapped in activation checkpointing, so the
 ``B x N`` blocks are recomputed in the backward pass instead of being kept alive for all blocks at once
@@ -20,7 +21,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 __all__ = ['TwoViewLoss', 'check_pair', 'check_temperature', 'check_batch_size', 'check_reduction', 'check_bias',
-           'contrast_rows', 'contrast_pair', 'pair_supported', 'normalize_pair', 'reduce']
+           'contrast_rows', 'contrast_pair', 'contrast_both', 'pair_supported', 'normalize_pair', 'reduce']
 
 REDUCTIONS = ('mean', 'sum', 'none')
 
@@ -314,3 +315,15 @@ def contrast_pair(a: Tensor, b: Tensor, temperature: float, batch_size: Optional
         pos = pos + col_bias
     pos = pos * inv_t
     return log_den_a + offset - pos, log_den_b + offset - pos
+
+
+def contrast_both(a: Tensor, b: Tensor, temperature: float, batch_size: Optional[int] = None,
+                  col_bias: Optional[Tensor] = None, include_positive: bool = True) -> tuple[Tensor, Tensor]:
+    """Per-anchor losses of both directions, :math:`(\ell(a_i, b_i), \ell(b_i, a_i))`: the fused
+    :func:`contrast_pair` where :func:`pair_supported` allows it (the usual case), else :func:`contrast_rows` once
+    per direction (extreme temperatures, other dtypes, a bias that needs a gradient). The one dispatch every
+    two-view loss goes through."""
+    if pair_supported(a, temperature, col_bias):
+        return contrast_pair(a, b, temperature, batch_size, col_bias, include_positive)
+    return (contrast_rows(a, b, temperature, batch_size, col_bias, include_positive),
+            contrast_rows(b, a, temperature, batch_size, col_bias, include_positive))

@@ -11,10 +11,8 @@ from ._contrast import (
     check_pair,
     check_reduction,
     check_temperature,
-    contrast_pair,
-    contrast_rows,
+    contrast_both,
     normalize_pair,
-    pair_supported,
     reduce,
 )
 
@@ -60,11 +58,7 @@ def dcl(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optional[i
     check_batch_size(batch_size)
     check_reduction(reduction)
     h1, h2 = normalize_pair(z1, z2)
-    if pair_supported(h1, temperature):
-        l1, l2 = contrast_pair(h1, h2, temperature, batch_size, include_positive=False)
-    else:  # extreme temperature or other dtypes: the per-direction logsumexp path
-        l1 = contrast_rows(h1, h2, temperature, batch_size, include_positive=False)
-        l2 = contrast_rows(h2, h1, temperature, batch_size, include_positive=False)
+    l1, l2 = contrast_both(h1, h2, temperature, batch_size, include_positive=False)
     return reduce(0.5 * (l1 + l2), reduction)
 
 

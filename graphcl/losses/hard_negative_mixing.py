@@ -14,11 +14,9 @@ from ._contrast import (
     check_pair,
     check_reduction,
     check_temperature,
-    contrast_pair,
-    contrast_rows,
+    contrast_both,
     dense_block_rows,
     normalize_pair,
-    pair_supported,
     reduce,
 )
 
@@ -134,11 +132,7 @@ def hard_negative_mixing(z1: Tensor, z2: Tensor, temperature: float = 0.5, num_h
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"Expected '{name}' to be an int >= {lo} (got {v!r})")
     h1, h2 = normalize_pair(z1, z2)
-    if pair_supported(h1, temperature):
-        l1, l2 = contrast_pair(h1, h2, temperature, batch_size)
-    else:  # extreme temperature or other dtypes: the per-direction logsumexp path
-        l1 = contrast_rows(h1, h2, temperature, batch_size)
-        l2 = contrast_rows(h2, h1, temperature, batch_size)
+    l1, l2 = contrast_both(h1, h2, temperature, batch_size)
     if num_mix + num_query_mix > 0:
         # the GRACE terms are log D_i - pos_i; the synthetic negatives join D_i
         n = h1.size(0)

@@ -12,10 +12,8 @@ from ._contrast import (
     check_pair,
     check_reduction,
     check_temperature,
-    contrast_pair,
-    contrast_rows,
+    contrast_both,
     normalize_pair,
-    pair_supported,
     reduce,
 )
 
@@ -70,11 +68,7 @@ def info_nce(z1: Tensor, z2: Tensor, temperature: float = 0.5, batch_size: Optio
     check_bias(pair_bias, z1.size(0))
     check_reduction(reduction)
     h1, h2 = normalize_pair(z1, z2)
-    if pair_supported(h1, temperature, pair_bias):
-        l1, l2 = contrast_pair(h1, h2, temperature, batch_size, pair_bias)
-    else:  # extreme temperature / bias spread, other dtypes, or a bias that needs a gradient
-        l1 = contrast_rows(h1, h2, temperature, batch_size, pair_bias)
-        l2 = contrast_rows(h2, h1, temperature, batch_size, pair_bias)
+    l1, l2 = contrast_both(h1, h2, temperature, batch_size, pair_bias)
     return reduce(0.5 * (l1 + l2), reduction)
 
 

@@ -32,7 +32,7 @@ def test_benchmark_smoke_and_both_paths_agree(tmp_path, capsys):
 
 def test_per_direction_patch_is_undone():
     bench = _bench()
-    mod = sys.modules["graphcl.losses.dcl"]
+    mod = sys.modules["graphcl.losses._contrast"]
     before = mod.pair_supported
     with bench.per_direction_path():
         assert mod.pair_supported() is False
