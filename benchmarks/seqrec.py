@@ -16,6 +16,14 @@ model (the first of ``--models``, RecBole's SASRec by default): by default, the 
 best validation score. The Markdown report (command, seeds, machine,
 table) is written atomically to ``--output``; ``--json`` also keeps every run's history.
 
+``--store DIR`` makes the benchmark resumable (a full CPU run takes many hours): each (model, seed, setting) gets a
+folder under ``DIR`` with its checkpoints (``last.pth`` after every validated epoch, ``model.pth`` = best), its
+history so far (``history.json``) and, once finished, ``result.json``. A later invocation with the same store reuses
+finished runs and continues an interrupted one from its last validated epoch; the wall time lost to the
+interruption is not counted (the resumed run's clock starts from the last recorded ``elapsed_s``), and the report
+says which runs were resumed or reused and when they finished. The setting (dataset, epochs, validation metric,
+config files, training samples, smoke) is part of the folder's name, so runs of different settings never mix.
+
 ``--all-positions`` trains our models as the original SASRec does: the loss is taken at every position of the
 input sequence and the training set keeps one sample per user and window of ``MAX_ITEM_LIST_LENGTH`` instead of
 every prefix (about ``MAX_ITEM_LIST_LENGTH`` times fewer sequences per epoch, each interaction still a target
@@ -25,13 +33,14 @@ SASRec on ml-100k costs minutes per epoch on every prefix: run the full benchmar
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -67,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--smoke', action='store_true', help='tiny slice of ml-100k, 2 epochs, first seed only')
     p.add_argument('--output', default='benchmarks/results/seqrec.md')
     p.add_argument('--json', help='also write every run (metrics and history) to this JSON file')
+    p.add_argument('--store', help='folder of per-run checkpoints and results: reuse finished runs, resume '
+                                   'interrupted ones')
     return p
 
 
@@ -98,24 +109,73 @@ def time_to_quality(history: List[Dict[str, Any]], threshold: float) -> Optional
     return None
 
 
-def run_all(args: argparse.Namespace) -> List[Dict[str, Any]]:
-    runs = []
+def run_setting(args: argparse.Namespace, name: str) -> Dict[str, Any]:
+    """What must agree for a stored run of ``name`` to stand in for a new one (seed aside)."""
+    return {'dataset': args.dataset, 'epochs': args.epochs, 'valid_metric': args.valid_metric,
+            'config_files': [str(Path(c).resolve()) for c in args.config], 'smoke': bool(args.smoke),
+            'train_all_positions': bool(args.all_positions and name != 'SASRec'), 'device': args.device}
+
+
+def run_folder(store: Path, name: str, seed: int, setting: Dict[str, Any]) -> Path:
+    digest = hashlib.sha1(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:10]
+    return store / f'{name}-seed{seed}-{digest}'
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
+    """One :func:`recsys.run`, or with ``--store`` its stored result / the continuation of its checkpoint."""
+    config: Dict[str, Any] = dict(SMOKE) if args.smoke else {}
+    config.update(seed=seed, device=args.device, valid_metric=args.valid_metric)
+    if args.epochs is not None:
+        config['epochs'] = args.epochs
+    setting = run_setting(args, name)
+    if setting['train_all_positions']:
+        config['train_all_positions'] = True
+    if not args.store:
+        result = recsys.run(name, args.dataset, config, args.config)
+        result['status'] = 'fresh'
+        return result
+
+    folder = run_folder(Path(args.store), name, seed, setting)
+    done = _read_json(folder / 'result.json')
+    if done is not None:
+        done['status'] = 'reused'
+        return done
+    previous = (_read_json(folder / 'history.json') or []) if (folder / 'last.pth').is_file() else []
+    offset = previous[-1]['elapsed_s'] if previous else 0.0
+    history = list(previous)
+
+    def keep(record: Dict[str, Any]) -> None:
+        history.append(dict(record, elapsed_s=record['elapsed_s'] + offset))
+        _atomic_write(folder / 'history.json', json.dumps(history) + '\n')
+
+    result = recsys.run(name, args.dataset, config, args.config, out_dir=folder,
+                        resume=folder / 'last.pth' if previous else None, epoch_callback=keep)
+    result.update(history=history, train_time_s=offset + result['train_time_s'], setting=setting,
+                  resumed_from_epoch=previous[-1]['epoch'] + 1 if previous else None,
+                  finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    result.pop('config', None)
+    _atomic_write(folder / 'result.json', json.dumps(result, indent=1) + '\n')
+    result['status'] = f"resumed at epoch {result['resumed_from_epoch']}" if previous else 'fresh'
+    return result
+
+
+def run_all(args: argparse.Namespace, on_run: Optional[Callable[[List[Dict[str, Any]]], None]] = None
+            ) -> List[Dict[str, Any]]:
+    runs: List[Dict[str, Any]] = []
     for name in args.models:
         for seed in args.seeds:
-            config: Dict[str, Any] = dict(SMOKE) if args.smoke else {}
-            config.update(seed=seed, device=args.device, valid_metric=args.valid_metric)
-            if args.epochs is not None:
-                config['epochs'] = args.epochs
-            if args.all_positions and name != 'SASRec':
-                config['train_all_positions'] = True
-            start = time.perf_counter()
-            result = recsys.run(name, args.dataset, config, args.config)
-            result['wall_s'] = time.perf_counter() - start
+            result = run_one(args, name, seed)
             result['seed'] = seed
             result.pop('config', None)
             print(f"{name:15s} seed {seed}: {result['epochs_run']} epochs, {result['train_time_s']:.1f} s, "
-                  f"test ndcg@10 {result['test']['ndcg@10']:.4f}", flush=True)
+                  f"test ndcg@10 {result['test']['ndcg@10']:.4f} ({result['status']})", flush=True)
             runs.append(result)
+            if on_run is not None:
+                on_run(runs)
     return runs
 
 
@@ -136,6 +196,12 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -
         f"- training samples: {'one per user window, loss at every position (our models)' if args.all_positions else 'every prefix (RecBole augmentation)'}",
         f'- time-to-quality (TTQ): wall time until the {valid_metric} reaches {args.target:g} x the mean best '
         f'validation score of {reference} ({threshold:.4f}); "-" = not reached',
+    ]
+    earlier = [r for r in runs if r.get('status', 'fresh') != 'fresh']
+    if earlier:
+        lines.append('- from earlier invocations (`--store`): ' + '; '.join(
+            f"{r['model']} seed {r['seed']} {r['status']} (finished {r.get('finished', '?')})" for r in earlier))
+    lines += [
         '',
         '| model | ' + ' | '.join(m.upper().replace('HIT', 'HR') for m in METRICS) +
         ' | epochs | train s | s/epoch | TTQ s |',
@@ -169,12 +235,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         recsys.get_model(name)  # fail early on a typo
     command = 'python benchmarks/seqrec.py ' + ' '.join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
                                                                                  else argv))
-    runs = run_all(args)
-    text = report(args, runs, command.strip())
-    _atomic_write(Path(args.output), text)
-    if args.json:
-        _atomic_write(Path(args.json), json.dumps(runs, indent=1) + '\n')
-    print(text)
+
+    def write(runs: List[Dict[str, Any]]) -> str:
+        text = report(args, runs, command.strip())
+        _atomic_write(Path(args.output), text)
+        if args.json:
+            _atomic_write(Path(args.json), json.dumps(runs, indent=1) + '\n')
+        return text
+
+    print(write(run_all(args, on_run=write)))
     print(f'written to {args.output}')
     return 0
 
