@@ -8,7 +8,8 @@
 Methods (``--methods``, default all): ``kmeans`` (k-means on the raw features), ``spectral`` (scikit-learn
 SpectralClustering, ``affinity='precomputed'`` on the sparse symmetric adjacency), ``grace`` (GRACE, then k-means
 on its embeddings), ``csgcl`` (CSGCL + k-means, when ``graphcl.methods.csgcl`` imports), ``ggd`` (GGD + k-means),
-``pamc-hard`` and ``pamc-soft`` (PamC with hard / soft meta-nodes, argmax Q), ``dense`` (the same clustering model
+``pamc-hard`` and ``pamc-soft`` (PamC with hard / soft meta-nodes, argmax Q; the soft one on un-normalised
+embeddings), ``dense`` (the same clustering model
 with the dense N x N influence-augmented contrastive loss PamC approximates; skipped where it would not fit in memory).
 Every trained method uses its preset for the dataset (when it has one) and reports its final epoch.
 
@@ -70,7 +71,11 @@ PUBLISHED["citeseer-adgc"] = PUBLISHED["CiteSeer"]
 # Presets are named after the registry's dataset names; the ADGC copies of Cora/CiteSeer share them.
 _PRESET_ALIASES = {"cora-adgc": "Cora", "citeseer-adgc": "CiteSeer"}
 
-_PAMC_VARIANTS = {"pamc-hard": "hard", "pamc-soft": "soft", "dense": "dense"}
+#: PamC's variants: the contrast, and for the soft meta-nodes the un-normalised embeddings (on unit-norm rows the
+#: Student-t assignment is nearly uniform and the soft variant collapses: docs/pamc.md).
+_PAMC_VARIANTS: dict[str, dict[str, Any]] = {"pamc-hard": {"contrast": "hard"},
+                                             "pamc-soft": {"contrast": "soft", "normalize_embeddings": False},
+                                             "dense": {"contrast": "dense"}}
 _TRAINED = {"grace": "grace", "csgcl": "csgcl", "ggd": "ggd", "pamc-hard": "pamc", "pamc-soft": "pamc",
             "dense": "pamc"}
 # --smoke: a 400-node synthetic graph, a few epochs, PamC with narrower hidden layers (tests the pipeline only)
@@ -166,11 +171,12 @@ def _run_trained(method: str) -> Callable[[Data, _Context, int], np.ndarray]:
         if ctx.epochs is not None:
             overrides["epochs"] = ctx.epochs
         if name == "pamc":
-            overrides["contrast"] = _PAMC_VARIANTS[method]
+            overrides.update(_PAMC_VARIANTS[method])
             if ctx.pretrain_epochs is not None:
                 overrides["pretrain_epochs"] = ctx.pretrain_epochs
         config = resolve_config(cls, ctx.dataset, preset=preset, overrides=overrides)
-        ctx.notes[method] = f"preset {preset or '-'}, {config['epochs']} epochs"
+        variant = "".join(f", {k} {v}" for k, v in _PAMC_VARIANTS.get(method, {}).items() if k != "contrast")
+        ctx.notes[method] = f"preset {preset or '-'}, {config['epochs']} epochs{variant}"
         model = cls(data, config)
         fit(model, int(config["epochs"]), progress=False)
         clusters = model.predict_clusters()

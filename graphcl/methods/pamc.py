@@ -1,6 +1,7 @@
 r"""PamC clustering: an encoder pretrained as an autoencoder, DEC self-training and the meta-node contrastive loss."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import torch
@@ -140,6 +141,11 @@ class PamC(Method):
                 raise ValueError(f"Invalid '{key}': {c[key]}")
         if c.get("pretrain") not in PRETRAINERS:
             raise ValueError(f"Expected 'pretrain' to be one of {PRETRAINERS} (got {c.get('pretrain')!r})")
+        if c["contrast"] == "soft" and c["normalize_embeddings"]:
+            warnings.warn("contrast='soft' with normalize_embeddings=True: on unit-norm rows the Student-t assignment "
+                          "Q is nearly uniform, so the soft meta-nodes Q^T Z nearly coincide, their negatives stop "
+                          "repelling and the clustering collapses (docs/pamc.md); set normalize_embeddings: false",
+                          UserWarning, stacklevel=2)
         self.initialised = False
         self._target: Tensor | None = None
         self.pretrainer: Method | None = None

@@ -110,6 +110,7 @@ def test_smoke_run_on_synthetic(tmp_path):
     for r in rows:
         assert 0.0 <= float(r["acc_mean"]) <= 1.0 and float(r["acc_std"]) >= 0.0
     by = {r["method"]: r for r in rows}
+    assert "normalize_embeddings False" in by["pamc-soft"]["note"] and "normalize" not in by["pamc-hard"]["note"]
     assert float(by["kmeans"]["acc_mean"]) > 0.5  # the planted blocks are recoverable from the features
     runs = (tmp_path / "clustering_runs.csv").read_text()
     assert runs.count("\nsynthetic,") == 2 * len(rows)

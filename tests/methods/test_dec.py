@@ -2,6 +2,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphcl.methods.dec import dec_kl, soft_assignment, target_distribution
 
@@ -59,3 +61,18 @@ def test_target_distribution_properties():
     assert float(dec_kl(q, p)) == pytest.approx(naive, rel=1e-9)
 
 
+
+
+@settings(max_examples=50, deadline=None)
+@given(k=st.integers(2, 12), seed=st.integers(0, 2**16))
+def test_student_t_on_unit_rows_is_nearly_uniform(k, seed):
+    """Why PamC's soft meta-nodes need un-normalised embeddings: with unit-norm rows and centres in the unit ball
+    every squared distance is at most 4, so each kernel lies in [1/5, 1] and no q_ik exceeds 5 / (K + 4)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.nn.functional.normalize(torch.randn(30, 6, generator=g, dtype=torch.float64), dim=1)
+    mu = torch.randn(k, 6, generator=g, dtype=torch.float64)
+    mu = mu * (torch.rand(k, 1, generator=g, dtype=torch.float64) / mu.norm(dim=1, keepdim=True))
+    mu[0] = z[0]  # the most concentrated case: node 0 sits on a centre
+    q = soft_assignment(z, mu)
+    assert float(q.max()) <= 5 / (k + 4) + 1e-12
+    assert float(q.min()) >= 1 / (1 + 5 * (k - 1)) - 1e-12

@@ -49,6 +49,11 @@ def test_trains_and_predicts(contrast, encoder):
     assert torch.equal(pred, q.argmax(1))
 
 
+def test_soft_meta_nodes_on_unit_rows_warn():
+    with pytest.warns(UserWarning, match="nearly uniform"):
+        PamC(_data(), _config(contrast="soft", normalize_embeddings=True))
+
+
 def test_pretraining_lowers_reconstruction_and_sets_kmeans_centres():
     data = _data()
     method = PamC(data, _config(pretrain_epochs=15))
