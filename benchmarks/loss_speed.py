@@ -107,19 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from graphcl.train import machine_description
-    header = {"date": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "machine": machine_description(),
-              "command": "python benchmarks/loss_speed.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "setup": f"N = {args.nodes}, d = {args.dim}, tau = {TEMPERATURE}, float32, CPU, torch.randn inputs "
-                       f"(seed 0), median of {args.reps} forward+backward passes"}
+    from graphcl.bench.report import publish, run_header
+    header = run_header("benchmarks/loss_speed.py", argv,
+                        setup=f"N = {args.nodes}, d = {args.dim}, tau = {TEMPERATURE}, float32, CPU, torch.randn "
+                              f"inputs (seed 0), median of {args.reps} forward+backward passes")
     rows = measure(args.nodes, args.dim, [None, *args.batch], args.reps)
-    text = report(rows, header)
-    print()
-    print(text)
-    if args.out:
-        from graphcl.train import write_text
-        write_text(args.out, text)
+    publish(report(rows, header), args.out)
     return 0
 
 

@@ -189,11 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.reps)))
         return 0
-    from graphcl.train import machine_description
-    header = {"date": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "machine": machine_description(),
-              "command": "python benchmarks/pamc_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "setup": f"d = {D}, K = {K}, average degree ~{AVG_DEGREE} (+ self-loops), tau = 0.5, float32, CPU"}
+    from graphcl.bench.report import publish, run_header
+    header = run_header("benchmarks/pamc_scaling.py", argv,
+                        setup=f"d = {D}, K = {K}, average degree ~{AVG_DEGREE} (+ self-loops), tau = 0.5, float32, CPU")
     rows = []
     for n in args.sizes:
         for impl in args.impls:
@@ -206,12 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             msg = row.get("skipped") or f"{row['seconds']:.4f} s, +{row['peak_added_mb']:.1f} MB"
             print(f"N={n:>8d} {impl:10s} {msg}", flush=True)
-    text = report(rows, header)
-    print()
-    print(text)
-    if args.out:
-        from graphcl.train import write_text
-        write_text(args.out, text)
+    publish(report(rows, header), args.out)
     return 0
 
 

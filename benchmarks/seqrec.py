@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shlex
 import sys
 import time
@@ -48,7 +47,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys  # noqa: E402  (applies recsys.compat)
-from graphcl.train import machine_description  # noqa: E402
+from graphcl.train import machine_description, write_text  # noqa: E402
 
 DEFAULT_MODELS = ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
 METRICS = ['hit@5', 'hit@10', 'hit@20', 'ndcg@5', 'ndcg@10', 'ndcg@20', 'mrr@10', 'recall@20']
@@ -84,13 +83,6 @@ def _parser() -> argparse.ArgumentParser:
 def _machine(device: str) -> str:
     return (f'{machine_description(device)}, numpy {np.__version__}, '
             f'RecBole {recsys.compat.require_recbole().__version__}')
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _mean_std(values: List[float]) -> str:
@@ -150,7 +142,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
 
     def keep(record: Dict[str, Any]) -> None:
         history.append(dict(record, elapsed_s=record['elapsed_s'] + offset))
-        _atomic_write(folder / 'history.json', json.dumps(history) + '\n')
+        write_text(folder / 'history.json', json.dumps(history) + '\n')
 
     result = recsys.run(name, args.dataset, config, args.config, out_dir=folder,
                         resume=folder / 'last.pth' if previous else None, epoch_callback=keep)
@@ -158,7 +150,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
                   resumed_from_epoch=previous[-1]['epoch'] + 1 if previous else None,
                   finished=time.strftime('%Y-%m-%d %H:%M:%S'))
     result.pop('config', None)
-    _atomic_write(folder / 'result.json', json.dumps(result, indent=1) + '\n')
+    write_text(folder / 'result.json', json.dumps(result, indent=1) + '\n')
     result['status'] = f"resumed at epoch {result['resumed_from_epoch']}" if previous else 'fresh'
     return result
 
@@ -238,9 +230,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def write(runs: List[Dict[str, Any]]) -> str:
         text = report(args, runs, command.strip())
-        _atomic_write(Path(args.output), text)
+        write_text(Path(args.output), text)
         if args.json:
-            _atomic_write(Path(args.json), json.dumps(runs, indent=1) + '\n')
+            write_text(Path(args.json), json.dumps(runs, indent=1) + '\n')
         return text
 
     print(write(run_all(args, on_run=write)))

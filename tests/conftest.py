@@ -1,7 +1,9 @@
 """Shared fixtures. Tests never download: GRAPHCL_OFFLINE=1; real data comes from $GRAPHCL_DATA when set
 (CI: ../shared/datasets), else from ../shared/datasets beside the repository when it exists."""
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -24,3 +26,15 @@ def _subnormals_unflushed_after_each_test():
     set)."""
     yield
     torch.set_flush_denormal(False)
+
+
+@pytest.fixture
+def load_benchmark():
+    """``load_benchmark("loss_speed")`` imports ``benchmarks/loss_speed.py`` (scripts, not a package) as a module."""
+    def load(name: str) -> ModuleType:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

@@ -1,31 +1,25 @@
 """benchmarks/node_classification.py: method specs with config overrides (ablation rows)."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+
+@pytest.fixture
+def bench(load_benchmark):
+    return load_benchmark("node_classification")
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_node_classification",
-                                                  ROOT / "benchmarks" / "node_classification.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_parse_method_plain_and_overrides():
-    parse = _bench().parse_method
+def test_parse_method_plain_and_overrides(bench):
+    parse = bench.parse_method
     assert parse("grace") == ("grace", {})
     assert parse("grace:tau=0.6,epochs=300") == ("grace", {"tau": 0.6, "epochs": 300})
     assert parse("csgcl:activation=prelu,undirected_drop=false") == (
         "csgcl", {"activation": "prelu", "undirected_drop": False})
 
 
-def test_parse_method_rejects_malformed_override():
+def test_parse_method_rejects_malformed_override(bench):
     with pytest.raises(ValueError, match="key=value"):
-        _bench().parse_method("grace:tau")
+        bench.parse_method("grace:tau")
 
 
 def _table(path: Path) -> list[str]:
@@ -35,8 +29,8 @@ def _table(path: Path) -> list[str]:
     return rows + [line for line in lines if line.startswith("- synthetic")]
 
 
-def test_jobs_give_the_same_table_as_sequential(tmp_path):
-    main = _bench().main
+def test_jobs_give_the_same_table_as_sequential(tmp_path, bench):
+    main = bench.main
     common = ["--datasets", "synthetic", "--methods", "grace", "grace:tau=0.6", "--seeds", "2", "--epochs", "3",
               "--eval-splits", "1", "--threads", "1"]
     tables = []
@@ -48,9 +42,9 @@ def test_jobs_give_the_same_table_as_sequential(tmp_path):
     assert tables[1] == tables[0]
 
 
-def test_partial_report_counts_finished_seeds(tmp_path):
+def test_partial_report_counts_finished_seeds(tmp_path, bench):
     """The report rewritten after each run shows the finished seeds only, and says how many there are."""
-    nc = _bench()
+    nc = bench
     args = nc._parser().parse_args(["--datasets", "synthetic", "--seeds", "2", "--methods", "grace"])
     out = tmp_path / "grace-synthetic-seed1"
     out.mkdir()

@@ -1,14 +1,8 @@
 """The kernel benchmark runs at --smoke size on CPU and writes its table atomically."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_benchmark_smoke(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("bench_kernels", ROOT / "benchmarks" / "kernels.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_benchmark_smoke(tmp_path, capsys, load_benchmark):
+    bench = load_benchmark("kernels")
     out = tmp_path / "sub" / "table.md"
     assert bench.main(["--smoke", "--no-sweep", "--reps", "1", "--out", str(out)]) == 0
     text = out.read_text()

@@ -1,21 +1,16 @@
 """The loss benchmark runs at a small size, its two paths give the same loss, and its table is written atomically
 with the per-direction path restored afterwards."""
-import importlib.util
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_loss_speed", ROOT / "benchmarks" / "loss_speed.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+import pytest
 
 
-def test_benchmark_smoke_and_both_paths_agree(tmp_path, capsys):
-    bench = _bench()
+@pytest.fixture
+def bench(load_benchmark):
+    return load_benchmark("loss_speed")
+
+
+def test_benchmark_smoke_and_both_paths_agree(tmp_path, capsys, bench):
     rows = bench.measure(40, 8, [None, 16], reps=1)
     assert [(r["loss"], r["batch"]) for r in rows] == [(name, bs) for name in ("info_nce", "dcl",
                                                                                "hard_negative_mixing")
@@ -30,8 +25,7 @@ def test_benchmark_smoke_and_both_paths_agree(tmp_path, capsys):
     assert "per-direction" in capsys.readouterr().out
 
 
-def test_per_direction_patch_is_undone():
-    bench = _bench()
+def test_per_direction_patch_is_undone(bench):
     mod = sys.modules["graphcl.losses._contrast"]
     before = mod.pair_supported
     with bench.per_direction_path():

@@ -1,21 +1,15 @@
 """benchmarks/seqrec.py: the smoke run writes its report, and with --store a later invocation reuses finished runs
 and continues an interrupted one from its last validated epoch, with the history kept and its clock continued."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 import recsys
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location('bench_seqrec', ROOT / 'benchmarks' / 'seqrec.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+@pytest.fixture
+def bench(load_benchmark):
+    return load_benchmark("seqrec")
 
 
 def _argv(tmp_path, *extra):
@@ -23,8 +17,7 @@ def _argv(tmp_path, *extra):
             '--output', str(tmp_path / 'seqrec.md'), '--json', str(tmp_path / 'runs.json'), *extra]
 
 
-def test_store_resumes_an_interrupted_run_and_reuses_a_finished_one(tmp_path, monkeypatch):
-    bench = _bench()
+def test_store_resumes_an_interrupted_run_and_reuses_a_finished_one(tmp_path, monkeypatch, bench):
     real_run = recsys.run
 
     def interrupted_after_two_epochs(*args, epoch_callback=None, **kwargs):
@@ -68,8 +61,7 @@ def test_store_resumes_an_interrupted_run_and_reuses_a_finished_one(tmp_path, mo
     assert len(list((tmp_path / 'store').iterdir())) == 2
 
 
-def test_without_store_every_run_is_fresh(tmp_path):
-    bench = _bench()
+def test_without_store_every_run_is_fresh(tmp_path, bench):
     out = tmp_path / 'seqrec.md'
     assert bench.main(['--smoke', '--models', 'SASRecBackbone', '--epochs', '1', '--output', str(out)]) == 0
     text = out.read_text()
