@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -47,6 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys  # noqa: E402  (applies recsys.compat)
+from graphcl.bench.report import command_line  # noqa: E402
 from graphcl.train import machine_description, write_text  # noqa: E402
 
 DEFAULT_MODELS = ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
@@ -128,6 +128,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
         config['train_all_positions'] = True
     if not args.store:
         result = recsys.run(name, args.dataset, config, args.config)
+        result.pop('config', None)
         result['status'] = 'fresh'
         return result
 
@@ -162,7 +163,6 @@ def run_all(args: argparse.Namespace, on_run: Optional[Callable[[List[Dict[str, 
         for seed in args.seeds:
             result = run_one(args, name, seed)
             result['seed'] = seed
-            result.pop('config', None)
             print(f"{name:15s} seed {seed}: {result['epochs_run']} epochs, {result['train_time_s']:.1f} s, "
                   f"test ndcg@10 {result['test']['ndcg@10']:.4f} ({result['status']})", flush=True)
             runs.append(result)
@@ -189,7 +189,7 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -
         f'- time-to-quality (TTQ): wall time until the {valid_metric} reaches {args.target:g} x the mean best '
         f'validation score of {reference} ({threshold:.4f}); "-" = not reached',
     ]
-    earlier = [r for r in runs if r.get('status', 'fresh') != 'fresh']
+    earlier = [r for r in runs if r['status'] != 'fresh']
     if earlier:
         lines.append('- from earlier invocations (`--store`): ' + '; '.join(
             f"{r['model']} seed {r['seed']} {r['status']} (finished {r.get('finished', '?')})" for r in earlier))
@@ -225,11 +225,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.epochs = 2 if args.epochs is None else args.epochs
     for name in args.models:
         recsys.get_model(name)  # fail early on a typo
-    command = 'python benchmarks/seqrec.py ' + ' '.join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
-                                                                                 else argv))
+    command = command_line('benchmarks/seqrec.py', argv)
 
     def write(runs: List[Dict[str, Any]]) -> str:
-        text = report(args, runs, command.strip())
+        text = report(args, runs, command)
         write_text(Path(args.output), text)
         if args.json:
             write_text(Path(args.json), json.dumps(runs, indent=1) + '\n')

@@ -9,15 +9,20 @@ from typing import Sequence
 
 from ..train import machine_description, write_text
 
-__all__ = ["run_header", "publish"]
+__all__ = ["command_line", "run_header", "publish"]
+
+
+def command_line(script: str, argv: Sequence[str] | None = None) -> str:
+    """``python <script>`` and its arguments, shell-quoted: ``argv``, else ``sys.argv[1:]``."""
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", script, *(shlex.quote(a) for a in args)])
 
 
 def run_header(script: str, argv: Sequence[str] | None = None, device: str = "cpu", **extra: str) -> dict[str, str]:
     """``date``, ``machine``, ``command`` (``python <script>`` and its arguments: ``argv``, else ``sys.argv``), then
     ``extra`` in order."""
-    args = sys.argv[1:] if argv is None else argv
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_description(device),
-            "command": " ".join(["python", script, *(shlex.quote(a) for a in args)]), **extra}
+            "command": command_line(script, argv), **extra}
 
 
 def publish(text: str, out: str | None = None) -> None:

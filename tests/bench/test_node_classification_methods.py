@@ -44,14 +44,13 @@ def test_jobs_give_the_same_table_as_sequential(tmp_path, bench):
 
 def test_partial_report_counts_finished_seeds(tmp_path, bench):
     """The report rewritten after each run shows the finished seeds only, and says how many there are."""
-    nc = bench
-    args = nc._parser().parse_args(["--datasets", "synthetic", "--seeds", "2", "--methods", "grace"])
+    args = bench._parser().parse_args(["--datasets", "synthetic", "--seeds", "2", "--methods", "grace"])
     out = tmp_path / "grace-synthetic-seed1"
     out.mkdir()
     (out / "config.yaml").write_text("preset: null\n")
     finished = {"linear_probe": {"accuracy_mean": 0.9, "val_accuracies": [0.8, 0.85]}, "train_seconds": 1.5,
                 "epochs": 7}
-    text = nc.report(args, "cmd", [("synthetic", "grace", "grace", range(0, 2))], [{}, finished], tmp_path, [], 60.0)
+    text = bench.report(args, "cmd", [("synthetic", "grace", "grace", range(0, 2))], [{}, finished], tmp_path, [], 60.0)
     assert "- PARTIAL: 1 of 2 runs finished so far" in text
     assert "| synthetic | grace | - | 7 | 90.00 +- 0.00 (1 of 2 seeds) | 82.50 | 1.5 |" in text
     assert "- synthetic / grace: -, 90.00" in text

@@ -61,8 +61,6 @@ def test_target_distribution_properties():
     assert float(dec_kl(q, p)) == pytest.approx(naive, rel=1e-9)
 
 
-
-
 @settings(max_examples=50, deadline=None)
 @given(k=st.integers(2, 12), seed=st.integers(0, 2**16))
 def test_student_t_on_unit_rows_is_nearly_uniform(k, seed):
