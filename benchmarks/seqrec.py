@@ -3,7 +3,7 @@ and ICSRec, with the same seeds, protocol and data.
 
     python benchmarks/seqrec.py                                   # ml-100k, 3 seeds, each model's defaults
     python benchmarks/seqrec.py --epochs 20 --seeds 2020          # a shorter look
-    python benchmarks/seqrec.py --all-positions                   # our models: one sample per user window
+    python benchmarks/seqrec.py --stride 5                        # our models: every 5th prefix, loss at 5 positions
     python benchmarks/seqrec.py --smoke                           # tiny slice, 2 epochs: checks the script runs
     python benchmarks/seqrec.py --device cuda --threads 4         # on a GPU
 
@@ -24,10 +24,10 @@ interruption is not counted (the resumed run's clock starts from the last record
 says which runs were resumed or reused and when they finished. The setting (dataset, epochs, validation metric,
 config files, training samples, smoke) is part of the folder's name, so runs of different settings never mix.
 
-``--all-positions`` trains our models as the original SASRec does: the loss is taken at every position of the
-input sequence and the training set keeps one sample per user and window of ``MAX_ITEM_LIST_LENGTH`` instead of
-every prefix (about ``MAX_ITEM_LIST_LENGTH`` times fewer sequences per epoch, each interaction still a target
-once). RecBole's SASRec always trains on every prefix. Measured on the CI machine (2 shared cores), RecBole's
+``--stride S`` trains our models on every ``S``-th prefix of each user with the loss at its last ``S`` positions
+(the models' ``train_stride``): about ``S`` times fewer sequences per epoch, each interaction still a target
+once; ``S = MAX_ITEM_LIST_LENGTH`` (50) is one sample per window with the loss at every position, as the original
+SASRec. RecBole's SASRec always trains on every prefix. Measured on the CI machine (2 shared cores), RecBole's
 SASRec on ml-100k costs minutes per epoch on every prefix: run the full benchmark on a GPU or a free machine.
 """
 from __future__ import annotations
@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--models', nargs='+', default=DEFAULT_MODELS, help='models; the first is the TTQ reference')
     p.add_argument('--seeds', nargs='+', type=int, default=[2020, 2021, 2022])
     p.add_argument('--epochs', type=int, help="maximum epochs (default: each model's config, 100)")
-    p.add_argument('--all-positions', action='store_true', help='our models: loss at every position')
+    p.add_argument('--stride', type=int, default=1,
+                   help="our models' train_stride: every S-th prefix, loss at its last S positions (default 1: "
+                        "every prefix, as RecBole)")
     p.add_argument('--target', type=float, default=1.0,
                    help='time-to-quality fraction of the reference score (default 1.0: its best)')
     p.add_argument('--valid-metric', default='NDCG@10',
@@ -93,6 +95,13 @@ def _mean_std(values: List[float]) -> str:
     return f'{np.mean(values):.4f} ± {np.std(values):.4f}'
 
 
+def _samples(stride: int) -> str:
+    if stride == 1:
+        return 'every prefix (RecBole augmentation)'
+    return (f'every prefix for RecBole SASRec; our models every {stride}th prefix per user, loss at its last '
+            f'{stride} positions (`train_stride: {stride}`)')
+
+
 def time_to_quality(history: List[Dict[str, Any]], threshold: float) -> Optional[float]:
     """Wall time (s) of the first validation at or above ``threshold``, or ``None``."""
     for record in history:
@@ -105,7 +114,7 @@ def run_setting(args: argparse.Namespace, name: str) -> Dict[str, Any]:
     """What must agree for a stored run of ``name`` to stand in for a new one (seed aside)."""
     return {'dataset': args.dataset, 'epochs': args.epochs, 'valid_metric': args.valid_metric,
             'config_files': [str(Path(c).resolve()) for c in args.config], 'smoke': bool(args.smoke),
-            'train_all_positions': bool(args.all_positions and name != 'SASRec'), 'device': args.device}
+            'train_stride': 1 if name == 'SASRec' else args.stride, 'device': args.device}
 
 
 def run_folder(store: Path, name: str, seed: int, setting: Dict[str, Any]) -> Path:
@@ -124,8 +133,8 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
     if args.epochs is not None:
         config['epochs'] = args.epochs
     setting = run_setting(args, name)
-    if setting['train_all_positions']:
-        config['train_all_positions'] = True
+    if setting['train_stride'] != 1:
+        config['train_stride'] = setting['train_stride']
     if not args.store:
         result = recsys.run(name, args.dataset, config, args.config)
         result.pop('config', None)
@@ -185,7 +194,7 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -
         f"- seeds: {', '.join(map(str, args.seeds))}",
         f"- protocol: RecBole leave-one-out (last item test, second last validation), full ranking over all items, "
         f"early stopping on the validation metric, test metrics of the best-validation checkpoint",
-        f"- training samples: {'one per user window, loss at every position (our models)' if args.all_positions else 'every prefix (RecBole augmentation)'}",
+        f"- training samples: {_samples(args.stride)}",
         f'- time-to-quality (TTQ): wall time until the {valid_metric} reaches {args.target:g} x the mean best '
         f'validation score of {reference} ({threshold:.4f}); "-" = not reached',
     ]

@@ -26,7 +26,7 @@ from .config import RecsysConfig, build_config, to_plain
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
-__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'one_sample_per_window', 'run', 'trainer_for']
+__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'run', 'strided_samples', 'trainer_for']
 
 #: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
 MODELS: Dict[str, type] = {
@@ -66,12 +66,13 @@ def trainer_for(model: Union[type, torch.nn.Module]) -> type:
     return RecTrainer
 
 
-def one_sample_per_window(train_data: Any, config: Any) -> Any:
-    r"""A training dataloader that keeps, per user, the last training sample and every
-    ``MAX_ITEM_LIST_LENGTH``-th one before it (counted from the end), instead of every prefix.
+def strided_samples(train_data: Any, config: Any) -> Any:
+    r"""A training dataloader that keeps, per user, the last training sample (prefix) and every
+    ``train_stride``-th one before it (counted from the end), instead of every prefix.
 
-    With ``train_all_positions`` the kept samples cover each training interaction exactly once as a target,
-    so an epoch costs :math:`O(\#\text{interactions} / L)` sequences instead of :math:`O(\#\text{interactions})`.
+    The models take the loss of a kept sample at its last ``train_stride`` positions, so the kept samples cover
+    each training interaction exactly once as a target, and an epoch costs
+    :math:`O(\#\text{interactions} / s)` sequences instead of :math:`O(\#\text{interactions})`.
     """
     dataset = train_data.dataset
     uid = dataset.inter_feat[dataset.uid_field].numpy()
@@ -84,19 +85,20 @@ def one_sample_per_window(train_data: Any, config: Any) -> Any:
     ends = np.where(is_last, np.arange(n), n)
     group_end = np.minimum.accumulate(ends[::-1])[::-1]
     rank_from_end = group_end - np.arange(n)
-    keep = np.sort(order[rank_from_end % int(config['MAX_ITEM_LIST_LENGTH']) == 0])
+    keep = np.sort(order[rank_from_end % int(config['train_stride']) == 0])
     subset = dataset.copy(dataset.inter_feat[torch.from_numpy(keep)])
     return get_dataloader(config, 'train')(config, subset, train_data._sampler, shuffle=config['shuffle'])
 
 
 def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:
     r"""``(dataset, train_data, valid_data, test_data)`` for ``config`` (seeded with ``config['seed']``); with
-    ``train_all_positions`` the training loader keeps one sample per user window (:func:`one_sample_per_window`)."""
+    ``train_stride`` :math:`s > 1` the training loader keeps every :math:`s`-th sample of each user
+    (:func:`strided_samples`)."""
     init_seed(config['seed'], config['reproducibility'])
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
-    if config['train_all_positions']:
-        train_data = one_sample_per_window(train_data, config)
+    if (config['train_stride'] or 1) > 1:
+        train_data = strided_samples(train_data, config)
     return dataset, train_data, valid_data, test_data
 
 

@@ -39,12 +39,15 @@ class SASRecBackbone(SequentialRecommender):
 
     Config keys (see ``recsys/models/SASRecBackbone.yaml``): ``n_layers``, ``n_heads``, ``hidden_size``,
     ``inner_size``, ``hidden_dropout_prob``, ``attn_dropout_prob``, ``hidden_act``, ``layer_norm_eps``,
-    ``initializer_range``, ``loss_type`` (``'CE'`` only), ``train_all_positions``.
+    ``initializer_range``, ``loss_type`` (``'CE'`` only), ``train_stride``.
 
-    With ``train_all_positions: True`` the recommendation loss is taken at every position of the input sequence
-    (target of position :math:`t` is :math:`s_{t+1}`, of the last one the sample's target), as the original SASRec;
-    :func:`recsys.pipeline.load_data` then keeps one training sample per user and window of
-    ``MAX_ITEM_LIST_LENGTH`` instead of every prefix, so an epoch visits each interaction once.
+    ``train_stride`` :math:`s` (default 1) chooses the training samples. :func:`recsys.pipeline.load_data` keeps,
+    per user, the last training prefix and every :math:`s`-th before it, and the recommendation loss of a kept
+    sample is taken at its last :math:`\min(s, n)` positions (target of position :math:`t` is :math:`s_{t+1}`, of
+    the last one the sample's target): the positions whose targets no later kept sample covers. Every training
+    interaction is thus a target exactly once per epoch, over about :math:`s` times fewer sequences. :math:`s = 1`
+    is RecBole's every-prefix training; :math:`s =` ``MAX_ITEM_LIST_LENGTH`` is one sample per window with the loss
+    at every position, as the original SASRec.
 
     Shapes:
         - **forward:** ``item_seq`` :math:`(B, L)`, ``item_seq_len`` :math:`(B)` -> :math:`(B, d)`
@@ -67,7 +70,10 @@ class SASRecBackbone(SequentialRecommender):
         self.loss_type = str(_cfg(config, 'loss_type', 'CE'))
         if self.loss_type != 'CE':
             raise ValueError(f"Expected 'loss_type' to be one of ['CE'] (got '{self.loss_type}')")
-        self.train_all_positions = bool(_cfg(config, 'train_all_positions', False))
+        self.train_stride = int(_cfg(config, 'train_stride', 1))
+        if not 1 <= self.train_stride <= self.max_seq_length:
+            raise ValueError(f"Expected 'train_stride' in [1, MAX_ITEM_LIST_LENGTH = {self.max_seq_length}] "
+                             f"(got {self.train_stride})")
 
         self.item_embedding = nn.Embedding(self.n_items + self.num_special_tokens(config), self.hidden_size,
                                            padding_idx=0)
@@ -121,24 +127,28 @@ class SASRecBackbone(SequentialRecommender):
 
     # ----------------------------------------------------------------- losses
     @staticmethod
-    def shifted_targets(item_seq: Tensor, item_seq_len: Tensor, pos_items: Tensor) -> Tensor:
-        r"""Next-item target of every position: :math:`s_{t+1}` inside the sequence, the sample's target at the
-        last item, ``0`` on padding. Shape :math:`(B, L)`."""
+    def shifted_targets(item_seq: Tensor, item_seq_len: Tensor, pos_items: Tensor, stride: int) -> Tensor:
+        r"""Next-item target of the last :math:`\min(s, n)` positions of each sequence (:math:`s` = ``stride``,
+        :math:`n` = its length): :math:`s_{t+1}` inside the sequence, the sample's target at the last item, ``0``
+        elsewhere (earlier positions and padding). Shape :math:`(B, L)`."""
         targets = torch.zeros_like(item_seq)
         targets[:, :-1] = item_seq[:, 1:]
         rows = torch.arange(item_seq.size(0), device=item_seq.device)
         targets[rows, item_seq_len - 1] = pos_items
-        valid = torch.arange(item_seq.size(1), device=item_seq.device).unsqueeze(0) < item_seq_len.unsqueeze(1)
-        return torch.where(valid, targets, torch.zeros_like(targets))
+        positions = torch.arange(item_seq.size(1), device=item_seq.device).unsqueeze(0)
+        end = item_seq_len.unsqueeze(1)
+        counted = (positions < end) & (positions >= end - stride)
+        return torch.where(counted, targets, torch.zeros_like(targets))
 
     def rec_loss(self, interaction: Any) -> Tuple[Tensor, Tensor]:
-        r"""Cross-entropy over all items and the sequence representation :math:`(B, d)` it used."""
+        r"""Cross-entropy over all items (mean over the counted targets, see ``train_stride``) and the sequence
+        representation :math:`(B, d)` it used."""
         item_seq = interaction[self.ITEM_SEQ]
         item_seq_len = interaction[self.ITEM_SEQ_LEN]
         pos_items = interaction[self.POS_ITEM_ID]
-        if self.train_all_positions:
+        if self.train_stride > 1:
             hidden = self.encode(item_seq)
-            targets = self.shifted_targets(item_seq, item_seq_len, pos_items)
+            targets = self.shifted_targets(item_seq, item_seq_len, pos_items, self.train_stride)
             valid = targets > 0
             logits = hidden[valid] @ self.item_weight().t()
             seq_output = self.gather_indexes(hidden, item_seq_len - 1)

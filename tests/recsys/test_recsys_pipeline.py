@@ -29,9 +29,9 @@ def test_trainer_for():
     assert recsys.get_model('mclrec') is recsys.MCLRec
 
 
-def test_all_positions_option_trains_on_fewer_samples(tiny):
+def test_train_stride_trains_on_fewer_samples(tiny):
     full = recsys.run('SASRecBackbone', 'ml-100k', dict(tiny, epochs=0))
-    windows = recsys.run('SASRecBackbone', 'ml-100k', dict(tiny, epochs=1, train_all_positions=True))
+    windows = recsys.run('SASRecBackbone', 'ml-100k', dict(tiny, epochs=1, train_stride=10))
     assert windows['n_train_samples'] * 4 < full['n_train_samples'] == 1413
     assert set(windows['test']) == METRICS
 

@@ -55,9 +55,9 @@ def test_store_resumes_an_interrupted_run_and_reuses_a_finished_one(tmp_path, mo
     (run,) = json.loads((tmp_path / 'runs.json').read_text())
     assert run['test'] == result['test'] and run['status'] == 'reused'
 
-    # another setting (all positions) is another run, in its own folder
+    # another setting (stride 10) is another run, in its own folder
     monkeypatch.setattr(recsys, 'run', real_run)
-    assert bench.main(_argv(tmp_path, '--all-positions', '--epochs', '1')) == 0
+    assert bench.main(_argv(tmp_path, '--stride', '10', '--epochs', '1')) == 0
     assert len(list((tmp_path / 'store').iterdir())) == 2
 
 

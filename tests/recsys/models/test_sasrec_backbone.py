@@ -7,7 +7,7 @@ from recbole.model.sequential_recommender import SASRec
 from graphcl.nn.transformer_block import TransformerEncoder, map_recbole_state_dict
 from recsys.config import build_config
 from recsys.models import SASRecBackbone
-from recsys.pipeline import one_sample_per_window
+from recsys.pipeline import strided_samples
 
 
 def _padded(lengths, length=7, n_items=30, seed=0):
@@ -52,37 +52,46 @@ def test_model_equals_recbole_sasrec_with_copied_weights(tiny, tiny_data):
     assert torch.allclose(ours.predict(batch), ref.predict(batch), atol=1e-5)
 
 
-def test_shifted_targets():
+@pytest.mark.parametrize('stride,expected', [
+    (1, [[0, 0, 9, 0], [4, 0, 0, 0]]),
+    (2, [[0, 7, 9, 0], [4, 0, 0, 0]]),
+    (4, [[6, 7, 9, 0], [4, 0, 0, 0]]),
+])
+def test_shifted_targets(stride, expected):
     item_seq = torch.tensor([[5, 6, 7, 0], [8, 0, 0, 0]])
-    out = SASRecBackbone.shifted_targets(item_seq, torch.tensor([3, 1]), torch.tensor([9, 4]))
-    assert out.tolist() == [[6, 7, 9, 0], [4, 0, 0, 0]]
+    out = SASRecBackbone.shifted_targets(item_seq, torch.tensor([3, 1]), torch.tensor([9, 4]), stride)
+    assert out.tolist() == expected
 
 
-def test_all_positions_loss_is_the_mean_over_prefixes(tiny, tiny_data):
-    """With causal attention the hidden state at position t is the prefix's representation."""
-    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_all_positions=True))
+@pytest.mark.parametrize('stride', [3, 10])
+def test_strided_loss_is_the_mean_over_the_counted_prefixes(tiny, tiny_data, stride):
+    """With causal attention the hidden state at position t is the prefix's representation; the loss averages
+    the prefixes ending at the last ``stride`` positions."""
+    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride))
     train = tiny_data[2]
     model = SASRecBackbone(config, train.dataset).eval()
     batch = next(iter(train))[:16]
     seq, lengths, pos = batch['item_id_list'], batch['item_length'], batch['item_id']
-    targets = model.shifted_targets(seq, lengths, pos)
+    targets = model.shifted_targets(seq, lengths, pos, stride)
     losses = []
     for b in range(16):
-        for t in range(int(lengths[b])):
+        for t in range(max(0, int(lengths[b]) - stride), int(lengths[b])):
             prefix = torch.where(torch.arange(seq.size(1)) <= t, seq[b], torch.zeros_like(seq[b]))
             logits = model.forward(prefix.unsqueeze(0), torch.tensor([t + 1])) @ model.item_weight().t()
             losses.append(F.cross_entropy(logits, targets[b, t].view(1)))
+    assert len(losses) > 16
     assert model.calculate_loss(batch).item() == pytest.approx(torch.stack(losses).mean().item(), rel=1e-5)
 
 
-def test_one_sample_per_window_covers_every_target_once(tiny_data):
-    config, _, train, _, _ = tiny_data
-    kept = one_sample_per_window(train, config).dataset.inter_feat
-    full = train.dataset.inter_feat
-    assert len(kept) < len(full) / 4
+@pytest.mark.parametrize('stride', [1, 3, 10])
+def test_strided_samples_cover_every_target_once(tiny, tiny_data, stride):
+    full = tiny_data[2].dataset.inter_feat
+    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride))
+    kept = strided_samples(tiny_data[2], config).dataset.inter_feat
+    assert len(full) / stride <= len(kept) < len(full) / stride + 80  # at most one extra sample per user
     for user in torch.unique(full['user_id']).tolist()[:20]:
         rows = kept[kept['user_id'] == user]
-        targets = SASRecBackbone.shifted_targets(rows['item_id_list'], rows['item_length'], rows['item_id'])
+        targets = SASRecBackbone.shifted_targets(rows['item_id_list'], rows['item_length'], rows['item_id'], stride)
         covered = sorted(targets[targets > 0].tolist())
         assert covered == sorted(full[full['user_id'] == user]['item_id'].tolist())
 
@@ -90,5 +99,9 @@ def test_one_sample_per_window_covers_every_target_once(tiny_data):
 def test_errors_and_repr(tiny, tiny_data):
     with pytest.raises(ValueError, match=r"'loss_type' to be one of \['CE'\] \(got 'BPR'\)"):
         SASRecBackbone(build_config(SASRecBackbone, 'ml-100k', dict(tiny, loss_type='BPR')), tiny_data[2].dataset)
+    for stride in (0, 11):
+        with pytest.raises(ValueError, match=rf"'train_stride' in \[1, MAX_ITEM_LIST_LENGTH = 10\] \(got {stride}\)"):
+            SASRecBackbone(build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride)),
+                           tiny_data[2].dataset)
     model = SASRecBackbone(tiny_data[0], tiny_data[2].dataset)
     assert 'n_items=395, hidden_size=16, n_layers=1, n_heads=2, max_seq_length=10' in repr(model)
