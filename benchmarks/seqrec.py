@@ -22,11 +22,12 @@ history so far (``history.json``) and, once finished, ``result.json``. A later i
 finished runs and continues an interrupted one from its last validated epoch; the wall time lost to the
 interruption is not counted (the resumed run's clock starts from the last recorded ``elapsed_s``), and the report
 says which runs were resumed or reused and when they finished. The setting (dataset, epochs, validation metric,
-config files, training samples, smoke) is part of the folder's name, so runs of different settings never mix.
+config files, training samples, smoke) is part of the folder's name, so runs of different settings never mix; the
+code is not, so start a new store after changing how the models train.
 
 ``--stride S`` trains our models on every ``S``-th prefix of each user with the loss at its last ``S`` positions
 (the models' ``train_stride``): about ``S`` times fewer sequences per epoch, each interaction still a target
-once; ``S = MAX_ITEM_LIST_LENGTH`` (50) is one sample per window with the loss at every position, as the original
+once, and as many optimiser steps (``train_batch_size`` counts targets); ``S = MAX_ITEM_LIST_LENGTH`` (50) is one sample per window with the loss at every position, as the original
 SASRec. RecBole's SASRec always trains on every prefix. Measured on the CI machine (2 shared cores), RecBole's
 SASRec on ml-100k costs minutes per epoch on every prefix: run the full benchmark on a GPU or a free machine.
 """

@@ -7,6 +7,7 @@ model -> trainer -> full-ranking evaluation.
 """
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -26,7 +27,8 @@ from .config import RecsysConfig, build_config, to_plain
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
-__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'run', 'strided_samples', 'trainer_for']
+__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'run', 'sequences_per_batch', 'strided_samples',
+           'trainer_for']
 
 #: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
 MODELS: Dict[str, type] = {
@@ -73,6 +75,9 @@ def strided_samples(train_data: Any, config: Any) -> Any:
     The models take the loss of a kept sample at its last ``train_stride`` positions, so the kept samples cover
     each training interaction exactly once as a target, and an epoch costs
     :math:`O(\#\text{interactions} / s)` sequences instead of :math:`O(\#\text{interactions})`.
+    ``train_batch_size`` keeps counting targets, as with every prefix: a batch holds
+    :math:`\max(1, \mathrm{round}(\text{train\_batch\_size} / s))` sequences, so an epoch takes about as many
+    optimiser steps, each on about as many targets, as every-prefix training.
     """
     dataset = train_data.dataset
     uid = dataset.inter_feat[dataset.uid_field].numpy()
@@ -87,7 +92,16 @@ def strided_samples(train_data: Any, config: Any) -> Any:
     rank_from_end = group_end - np.arange(n)
     keep = np.sort(order[rank_from_end % int(config['train_stride']) == 0])
     subset = dataset.copy(dataset.inter_feat[torch.from_numpy(keep)])
-    return get_dataloader(config, 'train')(config, subset, train_data._sampler, shuffle=config['shuffle'])
+    loader_config = copy.copy(config)  # the run's config keeps its train_batch_size (in targets)
+    loader_config.final_config_dict = dict(config.final_config_dict,
+                                           train_batch_size=sequences_per_batch(config))
+    return get_dataloader(config, 'train')(loader_config, subset, train_data._sampler, shuffle=config['shuffle'])
+
+
+def sequences_per_batch(config: Any) -> int:
+    r"""Training sequences per batch under ``train_stride`` :math:`s`: ``train_batch_size`` counts targets, and a
+    strided sequence carries up to :math:`s` of them."""
+    return max(1, round(int(config['train_batch_size']) / int(config['train_stride'] or 1)))
 
 
 def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:

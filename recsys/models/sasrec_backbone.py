@@ -47,7 +47,8 @@ class SASRecBackbone(SequentialRecommender):
     the last one the sample's target): the positions whose targets no later kept sample covers. Every training
     interaction is thus a target exactly once per epoch, over about :math:`s` times fewer sequences. :math:`s = 1`
     is RecBole's every-prefix training; :math:`s =` ``MAX_ITEM_LIST_LENGTH`` is one sample per window with the loss
-    at every position, as the original SASRec.
+    at every position, as the original SASRec. ``train_batch_size`` keeps counting targets (a strided batch holds
+    about ``train_batch_size / s`` sequences: :func:`recsys.pipeline.sequences_per_batch`).
 
     Shapes:
         - **forward:** ``item_seq`` :math:`(B, L)`, ``item_seq_len`` :math:`(B)` -> :math:`(B, d)`

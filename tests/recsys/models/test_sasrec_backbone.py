@@ -7,7 +7,7 @@ from recbole.model.sequential_recommender import SASRec
 from graphcl.nn.transformer_block import TransformerEncoder, map_recbole_state_dict
 from recsys.config import build_config
 from recsys.models import SASRecBackbone
-from recsys.pipeline import strided_samples
+from recsys.pipeline import sequences_per_batch, strided_samples
 
 
 def _padded(lengths, length=7, n_items=30, seed=0):
@@ -86,8 +86,12 @@ def test_strided_loss_is_the_mean_over_the_counted_prefixes(tiny, tiny_data, str
 @pytest.mark.parametrize('stride', [1, 3, 10])
 def test_strided_samples_cover_every_target_once(tiny, tiny_data, stride):
     full = tiny_data[2].dataset.inter_feat
-    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride))
-    kept = strided_samples(tiny_data[2], config).dataset.inter_feat
+    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride, train_batch_size=60))
+    loader = strided_samples(tiny_data[2], config)
+    kept = loader.dataset.inter_feat
+    # train_batch_size counts targets: a batch holds about 60 / stride sequences; the run's config is unchanged
+    assert len(next(iter(loader))) == sequences_per_batch(config) == {1: 60, 3: 20, 10: 6}[stride]
+    assert config['train_batch_size'] == 60
     assert len(full) / stride <= len(kept) < len(full) / stride + 80  # at most one extra sample per user
     for user in torch.unique(full['user_id']).tolist()[:20]:
         rows = kept[kept['user_id'] == user]
