@@ -27,8 +27,9 @@ code is not, so start a new store after changing how the models train.
 
 ``--stride S`` trains our models on every ``S``-th prefix of each user with the loss at its last ``S`` positions
 (the models' ``train_stride``): about ``S`` times fewer sequences per epoch, each interaction still a target
-once, and as many optimiser steps (``train_batch_size`` counts targets); ``S = MAX_ITEM_LIST_LENGTH`` (50) is one sample per window with the loss at every position, as the original
-SASRec. RecBole's SASRec always trains on every prefix. Measured on the CI machine (2 shared cores), RecBole's
+once, and as many optimiser steps (``train_batch_size`` counts targets); ``S = MAX_ITEM_LIST_LENGTH`` (50) is one
+sample per window with the loss at every position, as the original SASRec. RecBole's SASRec always trains on every
+prefix. Measured on the CI machine (2 shared cores), RecBole's
 SASRec on ml-100k costs minutes per epoch on every prefix: run the full benchmark on a GPU or a free machine.
 """
 from __future__ import annotations
