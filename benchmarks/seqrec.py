@@ -135,8 +135,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> Dict[str, Any]:
     if args.epochs is not None:
         config['epochs'] = args.epochs
     setting = run_setting(args, name)
-    if setting['train_stride'] != 1:
-        config['train_stride'] = setting['train_stride']
+    config['train_stride'] = setting['train_stride']
     if not args.store:
         result = recsys.run(name, args.dataset, config, args.config)
         result.pop('config', None)

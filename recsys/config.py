@@ -20,7 +20,8 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 import torch
 from recbole.config import Config
 
-__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'RecsysConfig', 'build_config', 'config_files', 'to_plain']
+__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'RecsysConfig', 'build_config', 'config_files', 'to_plain',
+           'train_stride']
 
 #: Folder of the shared and per-dataset YAML files.
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -88,6 +89,16 @@ def build_config(model: type, dataset: str = 'ml-100k', config_dict: Optional[Di
     merged.pop('dataset', None)
     merged.update(config_dict or {})
     return RecsysConfig(model=model, dataset=dataset, config_file_list=files, config_dict=merged)
+
+
+def train_stride(config: Any) -> int:
+    r"""The config's ``train_stride`` :math:`s` (unset: 1, every prefix), checked to lie in
+    :math:`[1, \text{MAX\_ITEM\_LIST\_LENGTH}]` (a larger stride would skip targets)."""
+    stride = int(1 if config['train_stride'] is None else config['train_stride'])
+    longest = int(config['MAX_ITEM_LIST_LENGTH'])
+    if not 1 <= stride <= longest:
+        raise ValueError(f"Expected 'train_stride' in [1, MAX_ITEM_LIST_LENGTH = {longest}] (got {stride})")
+    return stride
 
 
 def to_plain(value: Any) -> Any:

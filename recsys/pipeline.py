@@ -23,7 +23,7 @@ from recbole.utils import init_seed
 
 from graphcl.train import flush_denormals
 
-from .config import RecsysConfig, build_config, to_plain
+from .config import RecsysConfig, build_config, to_plain, train_stride
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
@@ -90,7 +90,7 @@ def strided_samples(train_data: Any, config: Any) -> Any:
     ends = np.where(is_last, np.arange(n), n)
     group_end = np.minimum.accumulate(ends[::-1])[::-1]
     rank_from_end = group_end - np.arange(n)
-    keep = np.sort(order[rank_from_end % int(config['train_stride']) == 0])
+    keep = np.sort(order[rank_from_end % train_stride(config) == 0])
     subset = dataset.copy(dataset.inter_feat[torch.from_numpy(keep)])
     loader_config = copy.copy(config)  # the run's config keeps its train_batch_size (in targets)
     loader_config.final_config_dict = dict(config.final_config_dict,
@@ -101,7 +101,7 @@ def strided_samples(train_data: Any, config: Any) -> Any:
 def sequences_per_batch(config: Any) -> int:
     r"""Training sequences per batch under ``train_stride`` :math:`s`: ``train_batch_size`` counts targets, and a
     strided sequence carries up to :math:`s` of them."""
-    return max(1, round(int(config['train_batch_size']) / int(config['train_stride'] or 1)))
+    return max(1, round(int(config['train_batch_size']) / train_stride(config)))
 
 
 def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:
@@ -111,7 +111,7 @@ def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:
     init_seed(config['seed'], config['reproducibility'])
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
-    if (config['train_stride'] or 1) > 1:
+    if train_stride(config) > 1:
         train_data = strided_samples(train_data, config)
     return dataset, train_data, valid_data, test_data
 

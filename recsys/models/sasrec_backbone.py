@@ -11,6 +11,8 @@ from torch import Tensor, nn
 
 from graphcl.nn.transformer_block import TransformerEncoder, map_recbole_state_dict
 
+from ..config import train_stride
+
 __all__ = ['SASRecBackbone']
 
 
@@ -71,10 +73,7 @@ class SASRecBackbone(SequentialRecommender):
         self.loss_type = str(_cfg(config, 'loss_type', 'CE'))
         if self.loss_type != 'CE':
             raise ValueError(f"Expected 'loss_type' to be one of ['CE'] (got '{self.loss_type}')")
-        self.train_stride = int(_cfg(config, 'train_stride', 1))
-        if not 1 <= self.train_stride <= self.max_seq_length:
-            raise ValueError(f"Expected 'train_stride' in [1, MAX_ITEM_LIST_LENGTH = {self.max_seq_length}] "
-                             f"(got {self.train_stride})")
+        self.train_stride = train_stride(config)
 
         self.item_embedding = nn.Embedding(self.n_items + self.num_special_tokens(config), self.hidden_size,
                                            padding_idx=0)
