@@ -16,6 +16,7 @@ import torch
 import yaml
 from torch_geometric.data import Data
 
+from .compat.dgl_convert import as_pyg
 from .data import load_graph
 from .eval import clustering_metrics, kmeans, link_prediction_scores, linear_probe, split_edges
 from .methods import get_method, resolve_config
@@ -60,13 +61,19 @@ def default_out_dir(method: str, dataset: str) -> Path:
 def run(method: str | None = None, dataset: str | None = None, root: str | os.PathLike | None = None,
         config_file: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None,
         preset: str | None = None, device: str = "cpu", out: str | os.PathLike | None = None,
-        resume: str | os.PathLike | None = None, progress: bool = True, data: Data | None = None
+        resume: str | os.PathLike | None = None, progress: bool = True, data: Data | Any | None = None
         ) -> dict[str, Any]:
     """Train and evaluate one method on one dataset; returns the metrics (also written to ``out``).
 
     With ``resume`` (a previous run's folder) the saved config and checkpoint are loaded and training continues
     in that folder; ``overrides`` may then only raise ``epochs`` or change ``matmul_precision``.
+    ``data`` (instead of loading ``dataset``) is a PyG ``Data`` or a homogeneous ``dgl.DGLGraph``, converted by
+    :func:`graphcl.compat.dgl_convert.from_dgl` (``ndata`` -> node attributes such as ``x``, ``y``, masks).
     """
+    if data is not None:
+        data = as_pyg(data)
+        if not isinstance(data, Data):
+            raise TypeError(f"Expected 'data' to be a homogeneous graph (got {type(data).__name__})")
     checkpoint = None
     if resume is not None:
         out = Path(resume)
