@@ -1,4 +1,5 @@
-"""Graph augmenters (PyG transforms): structural (GRACE, GraphCL, MVGRL, PyGCL set) and community-aware (CSGCL)."""
+"""Graph augmenters (PyG transforms): structural (GRACE, GraphCL, MVGRL, PyGCL set), community-aware (CSGCL),
+molecular (GraphCL / MolCLR) and chemical-element knowledge (KCL)."""
 from .base import Augmenter
 from .edge_removing import EdgeRemoving
 from .edge_adding import EdgeAdding
@@ -12,6 +13,10 @@ from .community import (COMMUNITY_METHODS, CommunityInfo, communal_attribute_wei
                         community_info, community_strength, detect_communities)
 from .communal_edge_dropping import CommunalEdgeDropping, communal_keep_prob
 from .communal_attribute_voting import CommunalAttributeVoting, communal_drop_prob
+from .atom_masking import AtomMasking
+from .bond_deletion import BondDeletion
+from .subgraph_removal import SubgraphRemoval
+from .element_knowledge import ElementKnowledgeAugment
 
 __all__ = [
     'Augmenter',
@@ -36,4 +41,8 @@ __all__ = [
     'communal_keep_prob',
     'CommunalAttributeVoting',
     'communal_drop_prob',
+    'AtomMasking',
+    'BondDeletion',
+    'SubgraphRemoval',
+    'ElementKnowledgeAugment',
 ]

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
+from ..compat.dgl_convert import as_pyg
 from ..data.root import data_root
 from .featurize import featurize_smiles
 from .smiles_file import _read_header, _read_table, _resolve_smiles_column
@@ -86,6 +87,9 @@ class MoleculeDataset(Dataset):
     r"""A labelled molecule set: a sequence of PyG graphs (format of :func:`~graphcl.molecules.smiles_to_data`)
     each with ``y`` (float :math:`[1, T]`, NaN = missing label) and ``row`` (its 0-based data row in the file).
 
+    ``graphs`` may also be ``dgl.DGLGraph`` objects (DGL users keep their graphs): they are converted by
+    :func:`graphcl.compat.dgl_convert.as_pyg`, graph-level ``y`` from ``graph_data``.
+
     Indexing with an int returns a :class:`~torch_geometric.data.Data`; with a slice, an index array/tensor or a
     list of ints it returns a new :class:`MoleculeDataset` holding those molecules (e.g. a split).
 
@@ -105,7 +109,7 @@ class MoleculeDataset(Dataset):
         if not (len(graphs) == len(smiles) == len(rows)):
             raise ValueError(f"Expected 'graphs', 'smiles' and 'rows' of equal length "
                              f"(got {len(graphs)}, {len(smiles)}, {len(rows)})")
-        self.graphs = list(graphs)
+        self.graphs = [as_pyg(g) for g in graphs]  # DGL graphs (graphcl.compat.dgl_convert.to_dgl's layout) too
         self.name = name
         self.smiles = list(smiles)
         self.rows = list(rows)
