@@ -1,7 +1,11 @@
-"""Building blocks: the one message-passing layer, encoders built on it, heads."""
+"""Building blocks: the one message-passing layer, encoders built on it (node, molecule, KMPNN), readouts, heads."""
 from .activation import ACTIVATIONS, get_activation
 from .backbone_conv import MODES, BackboneConv
+from .atom_encoder import AtomEncoder, BondEncoder
 from .encoders import BackboneEncoder, GATEncoder, GCNEncoder, GINEncoder
+from .kmpnn_encoder import KMPNNEncoder
+from .molecule_encoder import MoleculeEncoder
+from .readout import READOUTS, WeightedSumAndMax, graph_readout
 from .low_pass import LowPassFilter
 from .projection_head import ProjectionHead
 from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEncoder,
@@ -10,6 +14,13 @@ from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEn
 __all__ = [
     "ACTIVATIONS",
     "MODES",
+    "READOUTS",
+    "AtomEncoder",
+    "BondEncoder",
+    "KMPNNEncoder",
+    "MoleculeEncoder",
+    "WeightedSumAndMax",
+    "graph_readout",
     "RECBOLE_KEY_MAP",
     "BackboneConv",
     "BackboneEncoder",

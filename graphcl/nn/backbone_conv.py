@@ -1,13 +1,15 @@
 r"""The one message-passing layer of the project, :class:`BackboneConv`.
 
-Every encoder (GCN/GAT/GIN node encoders, molecule encoders, the sequential recommenders'
-self-attention encoder) is a stack of this layer. All modes share one skeleton::
+Every encoder (GCN/GAT/GIN node encoders, molecule encoders, KMPNN, the sequential
+recommenders' self-attention encoder) is a stack of this layer. All modes share one skeleton::
 
     structure  -> self-loops / GCN normalisation (cached on request)
-    transform  -> node-wise projections (per edge type when ``num_edge_types`` is set)
+    transform  -> node-wise projections (per edge type when ``num_edge_types`` is set);
+                  "nnconv": edge networks on the unique edge categories, x_j W(e) per
+                  unique (category, source) pair
     message    -> coef_e * value_{src(e)}   (coef: GCN norm, edge weight or attention)
     aggregate  -> graphcl.kernels.aggregate(messages, dst, N, reduce="sum")
-    update     -> bias / GIN MLP / head concat-mean / output projection
+    update     -> bias / GIN MLP / head concat-mean / output projection / root weight
 
 and the ``"attention"`` mode also has a dense path for padded batched sequences that
 uses :func:`torch.nn.functional.scaled_dot_product_attention` with the same parameters.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -27,11 +29,18 @@ from torch_geometric.utils import softmax
 
 from graphcl.kernels import aggregate
 
-__all__ = ["MODES", "BackboneConv"]
+__all__ = ["MODES", "EDGE_CONDITIONED_MODES", "BackboneConv"]
 
-#: Valid values of ``BackboneConv(mode=...)``.
+#: Modes of ``BackboneConv(mode=...)`` whose messages are node projections (no edge network).
 MODES = ("gcn", "gin", "gat", "attention")
+#: Modes whose message weights are computed from the edge attributes (``"nnconv"``: NNConv / KMPNN).
+EDGE_CONDITIONED_MODES = ("nnconv",)
+_ALL_MODES = MODES + EDGE_CONDITIONED_MODES
 _ATTENTION_MODES = ("gat", "attention")
+_AGGRS = ("sum", "mean")
+# "nnconv": above this many distinct (edge type, edge attribute) categories in one call the edge network runs per
+# edge (PyG NNConv's [E, in, out] weights) instead of per category.
+_MAX_EDGE_CATEGORIES = 256
 
 
 # One entry: the CSR structure of the last sparse feature matrix seen (its index tensors, held so that their
@@ -187,6 +196,23 @@ def _structure_memo(edge_index: Tensor, edge_weight: Optional[Tensor], key: tupl
     return None
 
 
+def _grouped_matmul(x: Tensor, weight: Tensor, counts: list) -> Tensor:
+    """``[x_g W_g]_g``: the rows of ``x`` come in consecutive groups of ``counts[g]`` rows, group ``g`` is
+    multiplied by ``weight[g]`` (``[G, in, out]``). One matmul per group (the groups are edge categories, a few
+    dozen for molecules)."""
+    return torch.cat([xs @ weight[g] for g, xs in enumerate(torch.split(x, counts))], dim=0)
+
+
+def _group_rows(values: Tensor, inverse: Tensor, num_groups: int, first: Tensor) -> Tensor:
+    """Representative rows of groups of identical rows: the value of ``values[first]`` exactly, the gradient of the
+    group mean (each member row receives ``1/size`` of the group's gradient)."""
+    rows = values[first]
+    if not (values.requires_grad and torch.is_grad_enabled()):
+        return rows
+    mean = aggregate(values, inverse, num_groups, reduce="mean")
+    return rows.detach() + (mean - mean.detach())
+
+
 class BackboneConv(nn.Module):
     r"""The shared message-passing layer: GCN, GIN, GAT and transformer attention in one.
 
@@ -233,6 +259,34 @@ class BackboneConv(nn.Module):
       the complete (masked) graph of each sequence with
       :func:`torch.nn.functional.scaled_dot_product_attention`.
 
+    * ``"nnconv"``, edge-conditioned messages (NNConv, `Gilmer et al., 2017
+      <https://arxiv.org/abs/1704.01212>`_; with ``attention=True`` and two edge types the
+      KMPNN layer of KCL, `Fang et al., 2022 <https://arxiv.org/abs/2112.00544>`_):
+
+      .. math::
+          \mathbf{W}_\tau(\mathbf{e}) = h^{\tau}_{\Theta}(\mathbf{e})
+          \in \mathbb{R}^{F_{in} \times F_{out}},\quad
+          \alpha_{ji} = \operatorname{softmax}_{j \in \mathcal{N}_{\tau(j,i)}(i)}\big(
+          \mathrm{LeakyReLU}(\mathbf{a}^\top[\mathbf{x}_j \Vert \mathbf{x}_i])\big),
+
+          \mathbf{x}'_i = \sum_{\tau} \sum_{j \in \mathcal{N}_\tau(i)} w_{ji}\,\alpha_{ji}\,
+          \mathbf{x}_j \mathbf{W}_{\tau}(\mathbf{e}_{ji}) + \mathbf{x}_i \mathbf{\Theta}
+          + \mathbf{b}
+
+      with one edge network :math:`h^\tau_\Theta` per edge type (one without types),
+      one attention vector :math:`\mathbf{a}` shared by the types (no bias), and
+      :math:`\alpha = 1` without ``attention``; :math:`\mathbf{\Theta}` only with
+      ``root_weight``; ``aggr="mean"`` divides by the in-degree within each type.
+      The edge network runs once per distinct (type, ``edge_attr`` row) category and
+      :math:`\mathbf{x}_j \mathbf{W}` once per distinct (category, source) pair, never
+      materialising :math:`(E, F_{in}, F_{out})`; categorical edge attributes (bond features,
+      KG relations) give a few dozen categories. ``edge_attr`` may be passed compressed as a
+      table :math:`(U, D)` plus ``edge_attr_index`` :math:`(E,)`. Above 256 categories in
+      one call (continuous attributes), or with ``unique_edges=False``, it runs per edge as
+      PyG's ``NNConv``. Gradients of the edge networks and of a compressed table are exact;
+      an uncompressed ``edge_attr`` receives, per category, the exact total split evenly over
+      its identical rows (exact for rows looked up from embeddings by category).
+
     Softmaxes run over the incoming edges of each destination; with typed edges, separately
     within each (destination, type) group. All aggregations go through
     :func:`graphcl.kernels.aggregate`. With typed edges, added self-loops get the extra
@@ -242,14 +296,16 @@ class BackboneConv(nn.Module):
     Args:
         in_channels (int): input width.
         out_channels (int): output width; for ``"gat"`` the width *per head*.
-        mode (str, optional): one of :data:`MODES`. (default: :obj:`"gcn"`)
+        mode (str, optional): one of :data:`MODES` or :data:`EDGE_CONDITIONED_MODES`.
+            (default: :obj:`"gcn"`)
         heads (int, optional): attention heads (``"gat"``, ``"attention"``). (default: :obj:`1`)
         concat (bool, optional): ``"gat"``: concatenate heads (else average). (default: :obj:`True`)
         dropout (float, optional): dropout on attention coefficients. (default: :obj:`0.0`)
         bias (bool, optional): learn additive biases. (default: :obj:`True`)
         num_edge_types (int, optional): number of edge types; then ``edge_type`` is required.
             (default: :obj:`None`)
-        edge_dim (int, optional): edge-attribute width (``"gat"``, ``"attention"``).
+        edge_dim (int, optional): edge-attribute width (``"gat"``, ``"attention"``,
+            ``"nnconv"``, where it is required unless ``edge_nn`` is given).
             (default: :obj:`None`)
         add_self_loops (bool, optional): add self-loops; default :obj:`True` for ``"gcn"`` and
             ``"gat"``, :obj:`False` otherwise. (default: :obj:`None`)
@@ -261,12 +317,28 @@ class BackboneConv(nn.Module):
         train_eps (bool, optional): ``"gin"``: learn :math:`\epsilon`. (default: :obj:`False`)
         gin_nn (nn.Module, optional): ``"gin"``: :math:`h_\Theta`; default
             ``Linear(in, out) -> ReLU -> Linear(out, out)``. (default: :obj:`None`)
-        negative_slope (float, optional): ``"gat"``: LeakyReLU slope. (default: :obj:`0.2`)
+        negative_slope (float, optional): ``"gat"``, ``"nnconv"`` with attention: LeakyReLU
+            slope (KCL's KMPNN uses :obj:`0.01`, PyTorch's default). (default: :obj:`0.2`)
+        edge_nn (nn.Module or sequence of nn.Module, optional): ``"nnconv"``: the edge
+            network(s) :math:`h^\tau_\Theta` mapping :math:`(*, D)` to
+            :math:`(*, F_{in} F_{out})`, one per edge type when ``num_edge_types`` is set;
+            default ``Linear(edge_dim, edge_hidden_channels) -> ReLU -> Linear(.., in * out)``
+            per type, or one ``Linear(edge_dim, in * out)`` without ``edge_hidden_channels``.
+            (default: :obj:`None`)
+        edge_hidden_channels (int, optional): ``"nnconv"``: hidden width of the default edge
+            networks. (default: :obj:`None`)
+        attention (bool, optional): ``"nnconv"``: KMPNN's per-type attention.
+            (default: :obj:`False`)
+        root_weight (bool, optional): ``"nnconv"``: add :math:`\mathbf{x}_i\mathbf{\Theta}`
+            (PyG ``NNConv``'s ``root_weight``). (default: :obj:`False`)
+        aggr (str, optional): ``"nnconv"``: ``"sum"`` or ``"mean"``. (default: :obj:`"sum"`)
+        unique_edges (bool, optional): ``"nnconv"``: evaluate the edge networks per distinct
+            edge category (False: per edge, PyG's memory profile). (default: :obj:`True`)
 
     Shapes:
         - **input (sparse):** ``x`` :math:`(N, F_{in})`, ``edge_index`` :math:`(2, E)`,
           ``edge_weight`` :math:`(E,)`, ``edge_type`` :math:`(E,)`, ``edge_attr``
-          :math:`(E, D)`
+          :math:`(E, D)` (or :math:`(U, D)` with ``edge_attr_index`` :math:`(E,)`, ``"nnconv"``)
         - **input (dense, attention):** ``x`` :math:`(B, L, F_{in})`, ``attn_mask``
           broadcastable to :math:`(B, H, L, L)` (bool, True = may attend, or additive
           float), ``key_padding_mask`` :math:`(B, L)` (bool, True = real token)
@@ -287,13 +359,17 @@ class BackboneConv(nn.Module):
                  add_self_loops: Optional[bool] = None, normalize: bool = True,
                  improved: bool = False, cached: bool = False, eps: float = 0.0,
                  train_eps: bool = False, gin_nn: Optional[nn.Module] = None,
-                 negative_slope: float = 0.2):
+                 negative_slope: float = 0.2,
+                 edge_nn: Union[nn.Module, Sequence[nn.Module], None] = None,
+                 edge_hidden_channels: Optional[int] = None, attention: bool = False,
+                 root_weight: bool = False, aggr: str = "sum", unique_edges: bool = True):
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"Expected 'mode' to be one of {MODES} (got {mode!r})")
+        if mode not in _ALL_MODES:
+            raise ValueError(f"Expected 'mode' to be one of {MODES} or the edge-conditioned "
+                             f"{EDGE_CONDITIONED_MODES} (got {mode!r})")
         if int(heads) != heads or heads < 1:
             raise ValueError(f"Expected 'heads' to be a positive integer (got {heads!r})")
-        if mode in ("gcn", "gin") and heads != 1:
+        if mode in ("gcn", "gin", "nnconv") and heads != 1:
             raise ValueError(f"Expected 'heads' = 1 for mode={mode!r} (got {heads}); heads are "
                              f"used by the attention modes {_ATTENTION_MODES}")
         if mode == "attention" and out_channels % heads != 0:
@@ -305,11 +381,31 @@ class BackboneConv(nn.Module):
                                            or num_edge_types < 1):
             raise ValueError(f"Expected 'num_edge_types' to be a positive integer or None "
                              f"(got {num_edge_types!r})")
-        if edge_dim is not None and mode not in _ATTENTION_MODES:
+        if edge_dim is not None and mode not in _ATTENTION_MODES + EDGE_CONDITIONED_MODES:
             raise ValueError(f"'edge_dim' is only supported by the attention modes "
-                             f"{_ATTENTION_MODES} (got mode={mode!r})")
+                             f"{_ATTENTION_MODES} and {EDGE_CONDITIONED_MODES} (got mode={mode!r})")
         if gin_nn is not None and mode != "gin":
             raise ValueError(f"'gin_nn' is only used by mode='gin' (got mode={mode!r})")
+        if mode != "nnconv":
+            given = [name for name, value, default in (
+                ("edge_nn", edge_nn, None), ("edge_hidden_channels", edge_hidden_channels, None),
+                ("attention", attention, False), ("root_weight", root_weight, False),
+                ("aggr", aggr, "sum"), ("unique_edges", unique_edges, True)) if value != default]
+            if given:
+                raise ValueError(f"{given} only apply to mode='nnconv' (got mode={mode!r})")
+        else:
+            if aggr not in _AGGRS:
+                raise ValueError(f"Expected 'aggr' to be one of {_AGGRS} (got {aggr!r})")
+            if add_self_loops:
+                raise ValueError("mode='nnconv' adds no self-loops (got add_self_loops=True); "
+                                 "use root_weight=True for a self term")
+            if edge_nn is None and edge_dim is None:
+                raise ValueError("mode='nnconv' needs 'edge_dim' (the edge-attribute width) or "
+                                 "'edge_nn' (got neither)")
+            if edge_hidden_channels is not None and (int(edge_hidden_channels) != edge_hidden_channels
+                                                     or edge_hidden_channels < 1):
+                raise ValueError(f"Expected 'edge_hidden_channels' to be a positive integer or None "
+                                 f"(got {edge_hidden_channels!r})")
 
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -326,6 +422,11 @@ class BackboneConv(nn.Module):
         self.cached = cached
         self.negative_slope = negative_slope
         self.initial_eps = eps
+        self.attention = bool(attention)
+        self.root_weight = bool(root_weight)
+        self.aggr = aggr
+        self.unique_edges = bool(unique_edges)
+        self.edge_hidden_channels = edge_hidden_channels
         self._cache: Optional[Tuple[Tensor, Optional[Tensor], Optional[Tensor]]] = None
 
         # relation slices: the edge types, plus one for added self-loops
@@ -360,6 +461,11 @@ class BackboneConv(nn.Module):
                 self.lin_edge = None
                 self.register_parameter("att_edge", None)
             self._optional_bias(H * C if concat else C, bias)
+        elif mode == "nnconv":
+            self.edge_nns = nn.ModuleList(self._edge_networks(edge_nn))
+            self.att = nn.Linear(2 * in_channels, 1, bias=False) if attention else None
+            self.lin_root = nn.Linear(in_channels, out_channels, bias=False) if root_weight else None
+            self._optional_bias(out_channels, bias)
         else:  # attention
             self.head_dim = out_channels // self.heads
             self.lin_query = nn.Linear(in_channels, out_channels, bias=bias)
@@ -369,6 +475,21 @@ class BackboneConv(nn.Module):
             self.lin_edge = nn.Linear(edge_dim, out_channels, bias=False) \
                 if edge_dim is not None else None
         self.reset_parameters()
+
+    def _edge_networks(self, edge_nn) -> list:
+        types = self.num_edge_types if self.num_edge_types is not None else 1
+        if edge_nn is None:
+            width = self.in_channels * self.out_channels
+            if self.edge_hidden_channels is None:
+                return [nn.Linear(self.edge_dim, width) for _ in range(types)]
+            hid = int(self.edge_hidden_channels)
+            return [nn.Sequential(nn.Linear(self.edge_dim, hid), nn.ReLU(), nn.Linear(hid, width))
+                    for _ in range(types)]
+        nets = list(edge_nn) if isinstance(edge_nn, (list, tuple, nn.ModuleList)) else [edge_nn]
+        if len(nets) != types or not all(isinstance(n, nn.Module) for n in nets):
+            raise ValueError(f"Expected 'edge_nn' to be one module per edge type ({types}) "
+                             f"(got {len(nets)} item(s))")
+        return nets
 
     def _optional_bias(self, channels: int, bias: bool) -> None:
         if bias:
@@ -416,9 +537,15 @@ class BackboneConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None, edge_type: Optional[Tensor] = None,
                 edge_attr: Optional[Tensor] = None, *, attn_mask: Optional[Tensor] = None,
-                key_padding_mask: Optional[Tensor] = None, causal: bool = False) -> Tensor:
+                key_padding_mask: Optional[Tensor] = None, causal: bool = False,
+                edge_attr_index: Optional[Tensor] = None) -> Tensor:
         """Run the layer on a sparse graph (``x`` 2-D + ``edge_index``) or, in
-        ``"attention"`` mode, on padded sequences (``x`` 3-D, no ``edge_index``)."""
+        ``"attention"`` mode, on padded sequences (``x`` 3-D, no ``edge_index``).
+
+        ``edge_attr_index`` (``"nnconv"`` only): ``edge_attr`` is then a table :math:`(U, D)`
+        and edge :math:`e` has the attributes ``edge_attr[edge_attr_index[e]]``."""
+        if edge_attr_index is not None and self.mode != "nnconv":
+            raise ValueError(f"'edge_attr_index' is only used by mode='nnconv' (got mode={self.mode!r})")
         if x.dim() == 3:
             if edge_index is not None:
                 raise ValueError("Expected either a sparse input (x of shape (N, F) with "
@@ -433,10 +560,14 @@ class BackboneConv(nn.Module):
         if attn_mask is not None or key_padding_mask is not None or causal:
             raise ValueError("'attn_mask', 'key_padding_mask' and 'causal' apply to the dense "
                              "path only (x of shape (B, L, F)); encode them in 'edge_index'")
+        if self.mode == "nnconv":
+            return self._forward_nnconv(x, edge_index, edge_weight, edge_type, edge_attr,
+                                        edge_attr_index)
         return self._forward_sparse(x, edge_index, edge_weight, edge_type, edge_attr)
 
     def _check_edges(self, edge_index: Tensor, edge_weight: Optional[Tensor],
-                     edge_type: Optional[Tensor], edge_attr: Optional[Tensor]) -> None:
+                     edge_type: Optional[Tensor], edge_attr: Optional[Tensor],
+                     edge_attr_index: Optional[Tensor] = None) -> None:
         if edge_index.dim() != 2 or edge_index.shape[0] != 2:
             raise ValueError(f"Expected 'edge_index' of shape (2, E) (got {tuple(edge_index.shape)})")
         E = edge_index.shape[1]
@@ -455,7 +586,25 @@ class BackboneConv(nn.Module):
             if E > 0 and (int(edge_type.min()) < 0 or int(edge_type.max()) >= self.num_edge_types):
                 raise ValueError(f"Expected 'edge_type' values in [0, {self.num_edge_types - 1}] "
                                  f"(got range [{int(edge_type.min())}, {int(edge_type.max())}])")
-        if edge_attr is not None:
+        if self.mode == "nnconv":
+            if edge_attr is None:
+                raise ValueError("Expected 'edge_attr' (mode='nnconv' computes its message weights "
+                                 "from the edge attributes)")
+            if edge_attr.dim() == 1:
+                edge_attr = edge_attr.view(-1, 1)
+            rows = E if edge_attr_index is None else edge_attr.shape[0]
+            if edge_attr.dim() != 2 or edge_attr.shape[0] != rows or (
+                    self.edge_dim is not None and edge_attr.shape[1] != self.edge_dim):
+                want = f"({'E' if edge_attr_index is None else 'U'}={rows}, {self.edge_dim or 'D'})"
+                raise ValueError(f"Expected 'edge_attr' of shape {want} (got {tuple(edge_attr.shape)})")
+            if edge_attr_index is not None:
+                if edge_attr_index.shape != (E,) or edge_attr_index.dtype != torch.long:
+                    raise ValueError(f"Expected 'edge_attr_index' to be a LongTensor of shape ({E},) "
+                                     f"(got {edge_attr_index.dtype} {tuple(edge_attr_index.shape)})")
+                if E > 0 and (int(edge_attr_index.min()) < 0 or int(edge_attr_index.max()) >= rows):
+                    raise ValueError(f"Expected 'edge_attr_index' values in [0, {rows - 1}] (got range "
+                                     f"[{int(edge_attr_index.min())}, {int(edge_attr_index.max())}])")
+        elif edge_attr is not None:
             if self.edge_dim is None:
                 raise ValueError(f"Got 'edge_attr' but the layer was built with edge_dim=None "
                                  f"(mode={self.mode!r}); pass edge_dim (attention modes only)")
@@ -531,6 +680,105 @@ class BackboneConv(nn.Module):
             out = aggregate(value * coef.unsqueeze(-1), dst, N, reduce="sum")
         return self._update(x, out)
 
+    def _forward_nnconv(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+                        edge_type: Optional[Tensor], edge_attr: Optional[Tensor],
+                        edge_attr_index: Optional[Tensor]) -> Tensor:
+        """``"nnconv"``: structure (none) -> message table per unique (category, source) pair
+        -> one aggregation of ``coef_e * table[pair_e]`` over all edges -> update."""
+        self._check_edges(edge_index, edge_weight, edge_type, edge_attr, edge_attr_index)
+        if edge_attr.dim() == 1:
+            edge_attr = edge_attr.view(-1, 1)
+        N = x.shape[0]
+        src, dst = edge_index[0], edge_index[1]
+        if src.numel() == 0:
+            return self._update(x, x.new_zeros(N, self.out_channels))
+        table, pair = self._nnconv_messages(x, src, edge_type, edge_attr, edge_attr_index)
+        coef = self._nnconv_coef(x, src, dst, edge_type, N)
+        if edge_weight is not None:
+            edge_weight = edge_weight.to(table.dtype)
+            coef = edge_weight if coef is None else coef * edge_weight
+        out = aggregate(table, dst, N, reduce="sum", edge_weight=coef, src=pair)
+        return self._update(x, out)
+
+    def _nnconv_messages(self, x: Tensor, src: Tensor, edge_type: Optional[Tensor],
+                         edge_attr: Tensor, edge_attr_index: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """``(table [M, out], pair [E])`` with ``x_src(e) W_type(e)(attr_e) = table[pair[e]]``."""
+        E, N = src.numel(), x.shape[0]
+        if edge_attr_index is not None:
+            rows, row_of_edge = edge_attr, edge_attr_index
+        elif self.unique_edges and E > 0:
+            uniq, row_of_edge = torch.unique(edge_attr.detach(), dim=0, return_inverse=True)
+            first = torch.full((uniq.shape[0],), E, dtype=torch.long, device=src.device)
+            first.scatter_reduce_(0, row_of_edge, torch.arange(E, device=src.device), reduce="amin")
+            rows = _group_rows(edge_attr, row_of_edge, uniq.shape[0], first)
+        else:
+            rows, row_of_edge = edge_attr, None
+        U = rows.shape[0]
+        category = None
+        if row_of_edge is not None:
+            category = row_of_edge if edge_type is None else edge_type * U + row_of_edge
+            cats, cat_of_edge = torch.unique(category, return_inverse=True)
+            if not self.unique_edges or cats.numel() > _MAX_EDGE_CATEGORIES:
+                category = None
+        if category is None:  # per edge, as PyG's NNConv: [E, in, out] weights
+            attr = rows if row_of_edge is None else rows[row_of_edge]
+            order, parts = [], []
+            for t, net in enumerate(self.edge_nns):  # loop over the edge types only
+                idx = torch.arange(E, device=src.device) if edge_type is None \
+                    else (edge_type == t).nonzero().view(-1)
+                if idx.numel() == 0:
+                    continue
+                w = self._edge_weights(net, attr[idx])
+                parts.append(torch.bmm(x[src[idx]].unsqueeze(1), w).squeeze(1))
+                order.append(idx)
+            if not parts:
+                return x.new_zeros(0, self.out_channels), src.new_zeros(0)
+            order = torch.cat(order)
+            pair = torch.empty_like(order)
+            pair[order] = torch.arange(order.numel(), device=order.device)
+            return torch.cat(parts), pair
+        # edge networks once per category; categories are sorted by type, then table row
+        cat_type = cats // U if edge_type is not None else torch.zeros_like(cats)
+        cat_row = cats % U if edge_type is not None else cats
+        weights = []
+        for t, net in enumerate(self.edge_nns):  # loop over the edge types only
+            sel = cat_row[cat_type == t]
+            if sel.numel():
+                weights.append(self._edge_weights(net, rows[sel]))
+        weight = torch.cat(weights)                                            # [C, in, out]
+        # x_j W once per distinct (category, source) pair; keys sorted by category
+        keys, pair = torch.unique(cat_of_edge * N + src, return_inverse=True)
+        pair_cat, pair_src = keys // N, keys % N
+        counts = torch.bincount(pair_cat, minlength=cats.numel()).tolist()
+        return _grouped_matmul(x[pair_src], weight, counts), pair
+
+    def _edge_weights(self, net: nn.Module, attr: Tensor) -> Tensor:
+        fin, fout = self.in_channels, self.out_channels
+        w = net(attr)
+        if w.dim() != 2 or w.shape[1] != fin * fout:
+            raise ValueError(f"Expected the edge network to return shape (*, in_channels * out_channels"
+                             f" = {fin * fout}) (got {tuple(w.shape)})")
+        return w.view(-1, fin, fout)
+
+    def _nnconv_coef(self, x: Tensor, src: Tensor, dst: Tensor, edge_type: Optional[Tensor],
+                     N: int) -> Optional[Tensor]:
+        """Per-edge scale: attention (softmax within each (destination, type) group) and, for
+        ``aggr="mean"``, 1 / the group size; :obj:`None` when both are off."""
+        T = self.num_edge_types or 1
+        group = dst if edge_type is None else dst * T + edge_type
+        coef = None
+        if self.attention:
+            a = self.att.weight.view(2, self.in_channels)                 # [a_src; a_dst]
+            s = x @ a.t()                                                # [N, 2]
+            logits = F.leaky_relu(s[src, 0] + s[dst, 1], self.negative_slope)
+            coef = softmax(logits, group, num_nodes=N * T)
+            coef = F.dropout(coef, p=self.dropout, training=self.training)
+        if self.aggr == "mean":
+            deg = torch.bincount(group, minlength=N * T).clamp(min=1).to(x.dtype)
+            inv = 1.0 / deg[group]
+            coef = inv if coef is None else coef * inv
+        return coef
+
     def _expand(self, h: Tensor, *tail: int) -> Tensor:
         """``[N, (R,) F]`` -> ``[N * R or N, *tail]``."""
         return h.reshape(-1, *tail)
@@ -580,6 +828,10 @@ class BackboneConv(nn.Module):
             out = out.reshape(-1, self.heads * self.out_channels) if self.concat \
                 else out.mean(dim=1)
             return out if self.bias is None else out + self.bias
+        if self.mode == "nnconv":
+            if self.lin_root is not None:
+                out = out + self.lin_root(x)
+            return out if self.bias is None else out + self.bias
         return self.lin_out(out.reshape(-1, self.out_channels))
 
     # ------------------------------------------------------------------ dense path
@@ -627,6 +879,11 @@ class BackboneConv(nn.Module):
             args.append(f"num_edge_types={self.num_edge_types}")
         if self.edge_dim is not None:
             args.append(f"edge_dim={self.edge_dim}")
+        if self.mode == "nnconv":
+            args += [f"{k}={v!r}" for k, v, d in (
+                ("edge_hidden_channels", self.edge_hidden_channels, None),
+                ("attention", self.attention, False), ("root_weight", self.root_weight, False),
+                ("aggr", self.aggr, "sum")) if v != d]
         return f"{self.__class__.__name__}({', '.join(args)})"
 
 

@@ -1,0 +1,168 @@
+r"""Molecule encoder: atom embedding -> a stack of :class:`BackboneConv` (GCN or GIN) -> readout."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .activation import get_activation
+from .atom_encoder import AtomEncoder
+from .backbone_conv import BackboneConv
+from .readout import graph_readout
+
+__all__ = ["MoleculeEncoder"]
+
+_MODES = ("gcn", "gin")
+# Defaults of the arguments left at None, per mode: the reference that uses it.
+#   gcn: KCL's original-view encoder (ZJU-Fangyin/KCL code/model/layer/gcn.py, pretrain.py arguments): atom type
+#        embedded in 128-d, GELU after every layer (inside DGL's GraphConv), no batch norm.
+#   gin: GraphCL / MolCLR (Hu et al.'s pretrain-gnns GIN): atom type + chirality embedded in the hidden width, batch
+#        norm after every layer, ReLU on all but the last.
+_MODE_DEFAULTS = {
+    "gcn": dict(atom_columns=(0,), activation="gelu", batch_norm=False, act_last=True, embedding_channels=128),
+    "gin": dict(atom_columns=(0, 1), activation="relu", batch_norm=True, act_last=False, embedding_channels=None),
+}
+
+
+class MoleculeEncoder(nn.Module):
+    r"""Molecule encoder for PyG's categorical molecule graphs: :class:`AtomEncoder`, ``num_layers``
+    :class:`BackboneConv` layers (``"gcn"`` or ``"gin"``) and a graph readout.
+
+    Layer :math:`l` (dropout after the layer; batch norm, activation and residual optional):
+
+    .. math::
+        \mathbf{H}^{(l+1)} = \mathrm{drop}\Big(\sigma\big(\mathrm{BN}(\mathrm{conv}_l(\mathbf{H}^{(l)},
+        \mathcal{G}))\big) + \sigma(\mathbf{H}^{(l)}\mathbf{W}^{(l)}_{r} + \mathbf{b}^{(l)}_{r})\Big),
+        \qquad \mathbf{h}_G = \mathrm{readout}(\mathbf{H}^{(L)})
+
+    (the second term only with ``residual``; :math:`\sigma` is skipped after the last layer
+    unless ``act_last``). Arguments left at :obj:`None` take the defaults of the reference that
+    uses the mode:
+
+    * ``"gcn"``: KCL's original-view encoder (`Fang et al., 2022
+      <https://arxiv.org/abs/2112.00544>`_): atom type only, 128-d embedding, GELU after every
+      layer, no batch norm; the preset is ``hidden_channels=64, num_layers=2, residual=True,
+      readout="sum_max"``. The reference's DGL ``GraphConv`` normalisation is left unspecified
+      by its arguments (``gnn_norm=None``); here the layer is the project's GCN (self-loops,
+      symmetric normalisation; change it with ``conv_kwargs``).
+    * ``"gin"``: GraphCL / MolCLR (`You et al., 2020 <https://arxiv.org/abs/2010.13902>`_,
+      `Wang et al., 2022 <https://arxiv.org/abs/2102.10056>`_): atom type + chirality embedded
+      in the hidden width, GIN MLP ``Linear(d, 2d) -> ReLU -> Linear(2d, d)``, batch norm,
+      ReLU on all but the last layer; preset ``hidden_channels=300, num_layers=5,
+      readout="mean"``. Their GIN also adds bond embeddings to the messages; this encoder
+      reads atom features only.
+
+    Args:
+        mode (str, optional): ``"gcn"`` or ``"gin"``. (default: :obj:`"gin"`)
+        hidden_channels (int, optional): layer width. (default: :obj:`300`)
+        num_layers (int, optional): number of layers. (default: :obj:`5`)
+        readout (str, optional): see :func:`graph_readout`. (default: :obj:`"mean"`)
+        atom_columns (sequence of int, optional): atom feature columns embedded.
+            (default: per mode)
+        residual (bool, optional): add :math:`\sigma(\mathbf{H}\mathbf{W}_r + \mathbf{b}_r)`
+            (KCL's residual connection). (default: :obj:`False`)
+        dropout (float, optional): dropout after every layer. (default: :obj:`0.0`)
+        activation (str, optional): activation name. (default: per mode)
+        batch_norm (bool, optional): batch norm after every layer. (default: per mode)
+        act_last (bool, optional): activation after the last layer. (default: per mode)
+        embedding_channels (int, optional): atom embedding width (:obj:`None` for ``gin``:
+            the hidden width). (default: per mode)
+        **conv_kwargs: further :class:`BackboneConv` arguments.
+
+    Shapes:
+        - **input:** a ``Batch`` of :math:`B` molecules (``x`` :math:`(N, 9)`, ``edge_index``)
+        - **output:** :math:`(B, \text{out\_channels})`; :meth:`node_embeddings`
+          :math:`(N, \text{hidden\_channels})`
+
+    Example:
+        >>> enc = MoleculeEncoder("gcn", hidden_channels=64, num_layers=2, readout="sum_max",
+        ...                       residual=True)
+        >>> enc.out_channels
+        128
+    """
+
+    def __init__(self, mode: str = "gin", hidden_channels: int = 300, num_layers: int = 5,
+                 readout: str = "mean", atom_columns: Optional[Sequence[int]] = None,
+                 residual: bool = False, dropout: float = 0.0, activation: Optional[str] = None,
+                 batch_norm: Optional[bool] = None, act_last: Optional[bool] = None,
+                 embedding_channels: Optional[int] = None, **conv_kwargs: Any):
+        super().__init__()
+        if mode not in _MODES:
+            raise ValueError(f"Expected 'mode' to be one of {_MODES} (got {mode!r})")
+        for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"Expected '{name}' to be a positive integer (got {value!r})")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Expected 'dropout' in [0, 1) (got {dropout!r})")
+        d = _MODE_DEFAULTS[mode]
+        self.mode = mode
+        self.hidden_channels = int(hidden_channels)
+        self.num_layers = int(num_layers)
+        self.residual = bool(residual)
+        self.dropout = float(dropout)
+        self.activation = d["activation"] if activation is None else activation
+        self.batch_norm = d["batch_norm"] if batch_norm is None else bool(batch_norm)
+        self.act_last = d["act_last"] if act_last is None else bool(act_last)
+        atom_columns = d["atom_columns"] if atom_columns is None else atom_columns
+        if embedding_channels is None:
+            embedding_channels = d["embedding_channels"] or self.hidden_channels
+        self.embedding_channels = int(embedding_channels)
+
+        self.atom_encoder = AtomEncoder(self.embedding_channels, columns=atom_columns)
+        widths = [self.embedding_channels] + [self.hidden_channels] * self.num_layers
+        self.convs = nn.ModuleList()
+        for i, o in zip(widths[:-1], widths[1:]):
+            kw = dict(conv_kwargs)
+            if mode == "gin" and "gin_nn" not in kw:
+                kw["gin_nn"] = nn.Sequential(nn.Linear(i, 2 * o), nn.ReLU(), nn.Linear(2 * o, o))
+            self.convs.append(BackboneConv(i, o, mode=mode, **kw))
+        self.norms = nn.ModuleList([nn.BatchNorm1d(self.hidden_channels) for _ in range(self.num_layers)]) \
+            if self.batch_norm else None
+        n_act = self.num_layers if self.act_last else self.num_layers - 1
+        self.acts = nn.ModuleList([get_activation(self.activation) for _ in range(n_act)])
+        if self.residual:
+            self.res_lins = nn.ModuleList([nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:])])
+            self.res_acts = nn.ModuleList([get_activation(self.activation) for _ in range(self.num_layers)])
+        else:
+            self.res_lins = self.res_acts = None
+        self.readout = graph_readout(readout, self.hidden_channels)
+        self.out_channels = self.readout.out_channels
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.atom_encoder.reset_parameters()
+        for module in self.modules():
+            if module is not self and module is not self.atom_encoder and hasattr(module, "reset_parameters") \
+                    and not isinstance(module, (nn.Embedding,)):
+                module.reset_parameters()
+
+    def node_embeddings(self, data) -> Tensor:
+        """Atom states after the last layer, :math:`(N, \\text{hidden\\_channels})`."""
+        h = self.atom_encoder(data.x)
+        edge_index = data.edge_index
+        for l, conv in enumerate(self.convs):
+            out = conv(h, edge_index)
+            if self.norms is not None:
+                out = self.norms[l](out)
+            if l < len(self.acts):
+                out = self.acts[l](out)
+            if self.res_lins is not None:
+                out = out + self.res_acts[l](self.res_lins[l](h))
+            h = F.dropout(out, p=self.dropout, training=self.training)
+        return h
+
+    def forward(self, data) -> Tensor:
+        """Graph embeddings :math:`(B, \\text{out\\_channels})` of a batch (or of one graph)."""
+        h = self.node_embeddings(data)
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch, num_graphs = torch.zeros(h.shape[0], dtype=torch.long, device=h.device), 1
+        else:
+            num_graphs = int(data.num_graphs)
+        return self.readout(h, batch, num_graphs)
+
+    def extra_repr(self) -> str:
+        return (f"mode={self.mode!r}, hidden_channels={self.hidden_channels}, num_layers={self.num_layers}, "
+                f"residual={self.residual}, out_channels={self.out_channels}")
