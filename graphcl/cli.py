@@ -2,6 +2,11 @@
 
     graphcl train METHOD --dataset NAME [--root DIR] [--config FILE.yaml] [--preset NAME] [--epochs N]
                   [--seed S] [--device D] [--threads T] [--matmul-precision P] [--out DIR] [--resume DIR] [--quiet]
+    graphcl pretrain METHOD --smiles FILE [--smiles-column COL] [--subset N] [--config FILE.yaml] [--epochs N]
+                     [--batch-size B] [--seed S] [--device D] [--threads T] [--out DIR] [--resume DIR] [--quiet]
+    graphcl embed DIR --smiles FILE [--smiles-column COL] [--encoder NAME] --out EMB.npy
+    graphcl finetune DIR|none --dataset NAME|FILE.csv [--smiles-column COL] [--label-columns A,B] [--split S]
+                     [--protocol finetune|linear|both] [--encoder NAME] [--epochs N] [--seed S] [--out DIR2]
     graphcl list
     graphcl bench clustering [--datasets ...] [--methods ...] [--seeds N] ...
 """
@@ -34,11 +39,103 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="output folder (default: runs/<method>-<dataset>-<time>/)")
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _molecule_parsers(sub)
     sub.add_parser("list", help="methods, datasets and presets")
     bench = sub.add_parser("bench", help="run a benchmark (`graphcl bench clustering --help`)")
     bench.add_argument("name", choices=["clustering"])
     bench.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options")
     return parser
+
+
+def _common_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (default: torch's choice)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _molecule_parsers(sub) -> None:
+    from .methods.molecule_base import PRETRAIN_METHODS
+    from .methods.property_prediction import FINETUNE_DEFAULTS
+    from .molecule_runner import PROTOCOLS, SPLITS
+
+    pre = sub.add_parser("pretrain", help="pretrain a molecule encoder on a SMILES file")
+    pre.add_argument("method", nargs="?", help=f"one of: {', '.join(sorted(PRETRAIN_METHODS))}")
+    pre.add_argument("--smiles", help="SMILES file: .txt/.smi (one per line) or .csv/.tsv with a header; .gz too")
+    pre.add_argument("--smiles-column", help="the SMILES column of a CSV (default: smiles, SMILES or mol)")
+    pre.add_argument("--subset", type=int, help="pretrain on a seeded random subset of this many rows")
+    pre.add_argument("--subset-seed", type=int, default=0)
+    pre.add_argument("--config", help="YAML file of config keys overriding the method's defaults")
+    pre.add_argument("--epochs", type=int)
+    pre.add_argument("--batch-size", type=int)
+    pre.add_argument("--seed", type=int)
+    pre.add_argument("--out", help="output folder (default: runs/pretrain-<method>-<time>-<pid>/)")
+    pre.add_argument("--resume", help="a previous pretraining folder: continue from its last checkpoint")
+    _common_run_options(pre)
+    emb = sub.add_parser("embed", help="embed a SMILES file with a pretrained encoder")
+    emb.add_argument("run", help="a pretraining folder")
+    emb.add_argument("--smiles", required=True)
+    emb.add_argument("--smiles-column")
+    emb.add_argument("--encoder", help="which of the method's encoders (default: its first; `graphcl list`)")
+    emb.add_argument("--out", required=True, help="the .npy file to write")
+    _common_run_options(emb)
+    fin = sub.add_parser("finetune", help="fine-tune / linear-probe an encoder on a property dataset")
+    fin.add_argument("run", help="a pretraining folder, or none (no pretraining; give --encoder)")
+    fin.add_argument("--dataset", required=True, help="a preset name (`graphcl list`) or a CSV file")
+    fin.add_argument("--root", help="data root of the presets (default: $GRAPHCL_DATA, else datasets/)")
+    fin.add_argument("--smiles-column")
+    fin.add_argument("--label-columns", help="comma-separated label columns of a CSV (default: every other column)")
+    fin.add_argument("--split", choices=SPLITS, default="scaffold")
+    fin.add_argument("--split-seed", type=int, help="scaffold: balanced scaffold split with this seed "
+                                                    "(default: the deterministic split); random: the split's seed")
+    fin.add_argument("--protocol", choices=PROTOCOLS, default="both")
+    fin.add_argument("--encoder", help="which encoder of the run (default: the method's first)")
+    fin.add_argument("--seed", type=int, default=0)
+    for key in ("epochs", "batch_size", "patience"):
+        fin.add_argument("--" + key.replace("_", "-"), type=int, dest=key, help=f"(default {FINETUNE_DEFAULTS[key]})")
+    for key in ("lr", "encoder_lr"):
+        fin.add_argument("--" + key.replace("_", "-"), type=float, dest=key, help=f"(default {FINETUNE_DEFAULTS[key]})")
+    fin.add_argument("--out", help="output folder (default: runs/finetune-<dataset>-<encoder>-<time>-<pid>/)")
+    _common_run_options(fin)
+
+
+def _molecule_command(args) -> int:
+    from . import molecule_runner
+
+    if args.command == "pretrain":
+        if args.resume is None and (args.method is None or args.smiles is None):
+            print("graphcl pretrain: give METHOD and --smiles, or --resume DIR", file=sys.stderr)
+            return 2
+        m = molecule_runner.pretrain(args.method, args.smiles, smiles_column=args.smiles_column, subset=args.subset,
+                                     subset_seed=args.subset_seed, config_file=args.config,
+                                     overrides={"epochs": args.epochs, "batch_size": args.batch_size,
+                                                "seed": args.seed},
+                                     out=args.out, resume=args.resume, device=args.device, progress=not args.quiet)
+        print(f"{m['method']}: {m['corpus']['valid']} molecules ({m['corpus']['invalid']} invalid rows skipped), "
+              f"{m['epochs']} epochs, final loss {m['final_loss']:.4f}, {m['molecules_per_second']:.1f} molecules/s"
+              if m["molecules_per_second"] else f"{m['method']}: nothing left to train")
+        print(f"  outputs: {m['out']}")
+        return 0
+    if args.command == "embed":
+        m = molecule_runner.embed(args.run, args.smiles, args.out, smiles_column=args.smiles_column,
+                                  encoder=args.encoder, device=args.device)
+        print(f"{m['rows']} rows embedded by {m['encoder']} ({m['dim']} dims), {m['invalid']} invalid rows are NaN; "
+              f"outputs: {m['out']}")
+        return 0
+    labels = args.label_columns.split(",") if args.label_columns else None
+    m = molecule_runner.finetune(args.run, args.dataset, root=args.root, smiles_column=args.smiles_column,
+                                 label_columns=labels, split=args.split, split_seed=args.split_seed,
+                                 protocol=args.protocol, encoder=args.encoder, seed=args.seed,
+                                 overrides={k: getattr(args, k) for k in
+                                            ("epochs", "batch_size", "patience", "lr", "encoder_lr")},
+                                 out=args.out, device=args.device, progress=not args.quiet)
+    print(f"{m['dataset']} ({m['task_type']}, {m['num_tasks']} tasks, {m['split']} split {m['split_sizes']}), "
+          f"encoder {m['encoder']}, pretrained: {m['pretrained'] or 'no'}")
+    for protocol in ("finetune", "linear"):
+        if protocol in m:
+            test, valid = m[protocol]["test"], m[protocol]["validation"]
+            print(f"  {protocol:8s} test {test['metric']} {test['mean']:.4f} (validation {valid['mean']:.4f})")
+    print(f"  outputs: {m['out']}")
+    return 0
 
 
 def _list() -> str:
@@ -50,6 +147,15 @@ def _list() -> str:
         info = registry()[name]
         size = ", ".join(f"{k} {v}" for k, v in info.size.items())
         lines.append(f"  {name:14s} {info.loader:9s} {size}")
+    from .methods.molecule_base import PRETRAIN_METHODS
+    from .molecules import MOLECULENET_PRESETS
+
+    lines.append("molecule pretraining methods (graphcl pretrain):")
+    for name, cls in sorted(PRETRAIN_METHODS.items()):
+        lines.append(f"  {name:12s} encoders: {', '.join(cls.encoder_names)}")
+    lines.append("molecule property datasets (graphcl finetune --dataset):")
+    for name, preset in MOLECULENET_PRESETS.items():
+        lines.append(f"  {name:20s} {preset.task_type:14s} {preset.path}")
     return "\n".join(lines)
 
 
@@ -79,6 +185,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(_list())
         return 0
+    if args.command in ("pretrain", "embed", "finetune"):
+        from .train import flush_denormals_process_wide
+
+        flush_denormals_process_wide()
+        if args.threads is not None:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        try:
+            return _molecule_command(args)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"graphcl: error: {err}", file=sys.stderr)
+            return 2
     if args.command == "bench":
         from .bench.clustering import main as clustering_benchmark
 

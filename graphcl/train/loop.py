@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -89,14 +90,17 @@ def matmul_precision(precision: str) -> Iterator[None]:
 
 
 def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoint: dict[str, Any] | None = None,
-        checkpoint_every: int = 50, progress: bool = True, precision: str = "highest") -> list[float]:
+        checkpoint_every: int = 50, progress: bool = True, precision: str = "highest",
+        max_seconds: float | None = None) -> list[float]:
     """Train ``method`` for ``epochs`` epochs (counted from 1), returning the loss of every epoch.
 
     With ``out_dir`` a checkpoint (model, optimiser, augmentation generator, torch RNG, losses so far) is written
     atomically every ``checkpoint_every`` epochs and after the last one. Passing a loaded ``checkpoint`` continues
     from its epoch with the same random streams, so an interrupted run resumes where it stopped. Subnormal floats
     are flushed to zero while it trains (:func:`flush_denormals`), and float32 matrix products run at ``precision``
-    (:func:`matmul_precision`; ``highest``, exact float32, by default).
+    (:func:`matmul_precision`; ``highest``, exact float32, by default). With ``max_seconds`` training stops after
+    the first epoch that ends past that many seconds (counted from this call), with a checkpoint of that epoch: a
+    time budget, met in whole epochs (``len(losses)`` tells how many were trained).
     """
     if epochs < 0:
         raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
@@ -116,11 +120,15 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
 
     bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress, leave=False,
                initial=start - 1, total=epochs)
+    started = time.perf_counter()
     with flush_denormals(), matmul_precision(precision):
         for epoch in bar:
             losses.append(method.train_epoch(epoch))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            if epoch % checkpoint_every == 0 or epoch == epochs:
+            over_budget = max_seconds is not None and time.perf_counter() - started > max_seconds
+            if epoch % checkpoint_every == 0 or epoch == epochs or over_budget:
                 save(epoch)
+            if over_budget:
+                break
     bar.close()
     return losses
