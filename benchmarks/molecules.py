@@ -114,6 +114,10 @@ def pretrain_all(args: argparse.Namespace, store: Path) -> dict[str, dict[str, A
     return results
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a (no task with both classes)" if value is None else f"{value:.4f}"
+
+
 def downstream(args: argparse.Namespace, store: Path, on_result) -> None:
     """Seed-major order (every dataset and model at the first seed, then the next seed), so that a partial run
     covers every cell; both protocols of a (dataset, model, seed) share one loaded run."""
@@ -139,7 +143,7 @@ def downstream(args: argparse.Namespace, store: Path, on_result) -> None:
                               "best_epoch": m[p].get("best_epoch"), "split_sizes": m["split_sizes"]}
                     write_json(store / "results" / f"{dataset}-{model}-{p}-{seed}.json", result)
                     print(f"  {dataset:14s} {model:12s} {p:8s} seed {seed}: test {result['metric']} "
-                          f"{result['test']:.4f} (validation {result['validation']:.4f})", flush=True)
+                          f"{_fmt(result['test'])} (validation {_fmt(result['validation'])})", flush=True)
                 on_result()
 
 

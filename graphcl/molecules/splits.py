@@ -69,10 +69,13 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
     Two modes:
 
     * ``seed=None``: the deterministic standard split of `"Strategies for Pre-training Graph Neural Networks"
-      (Hu et al., 2020) <https://arxiv.org/abs/1905.12265>`_, OGB and MolCLR. Scaffold sets are sorted by size,
-      largest first, ties by first occurrence (a stable sort, as MolCLR and chemprop; Hu et al.'s code breaks ties
-      by the LATER first index instead). Each set goes to train if train stays within :math:`f_0 n`, else to valid
-      if train + valid stay within :math:`(f_0 + f_1) n`, else to test.
+      (Hu et al., 2020) <https://arxiv.org/abs/1905.12265>`_, OGB and MolCLR. Scaffold sets are sorted by
+      (size, first index) in decreasing order, exactly as their code (``sorted(..., key=lambda x: (len(x[1]),
+      x[1][0]), reverse=True)``): largest first, equal sizes by the LATER first occurrence first. The tie rule
+      matters: most scaffolds are singletons, so it decides which end of the file fills valid and test; with the
+      opposite rule the valid and test parts of chemprop's BBBP file hold only positives. Each set goes to train if
+      train stays within :math:`f_0 n`, else to valid if train + valid stay within :math:`(f_0 + f_1) n`, else to
+      test.
     * ``seed=int``: chemprop's ``scaffold_balanced`` (`Yang et al., 2019 <https://doi.org/10.1021/acs.jcim.9b00237>`_,
       used by KANO). With :math:`n_{tr} = \lfloor f_0 n \rfloor`, :math:`n_{va} = \lfloor f_1 n \rfloor`,
       :math:`n_{te} = n - n_{tr} - n_{va}`: sets larger than :math:`n_{va}/2` or :math:`n_{te}/2` come first, then
@@ -95,7 +98,7 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
     Example:
         >>> smiles = ['c1ccccc1C', 'c1ccccc1O', 'C1CCCCC1N', 'CCO', 'c1ccccc1N']
         >>> [part.tolist() for part in scaffold_split(smiles, frac=(0.6, 0.2, 0.2))]
-        [[0, 1, 4], [2], [3]]
+        [[0, 1, 4], [3], [2]]
     """
     f_train, f_valid, _ = _check_frac(frac)
     n = len(smiles)
@@ -104,7 +107,7 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
     valid: List[int] = []
     test: List[int] = []
     if seed is None:
-        sets.sort(key=len, reverse=True)  # stable: ties keep first-occurrence order
+        sets.sort(key=lambda group: (len(group), group[0]), reverse=True)  # Hu et al. / OGB / MolCLR
         train_cut, valid_cut = f_train * n, (f_train + f_valid) * n
         for group in sets:
             if len(train) + len(group) > train_cut:

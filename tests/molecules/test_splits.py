@@ -40,13 +40,13 @@ def test_murcko_scaffold_hand_cases():
 
 def test_deterministic_split_hand_computed():
     # sizes: benzene 4, pyridine 2 (first at row 3), cyclohexane 2 (first at row 1), '' 1 (row 4), naphthalene 1
-    # sorted (stable, first occurrence): benzene, cyclohexane, pyridine, '', naphthalene
-    # frac (0.6, 0.2, 0.2), n=10 -> train cut 6, valid cut 8:
-    # benzene -> train (4), cyclohexane -> train (6), pyridine -> 8 > 6 and 6+0+2 <= 8 -> valid,
-    # '' -> valid would be 9 > 8 -> test, naphthalene -> test
+    # sorted by (size, first row) decreasing, as Hu et al.: benzene, pyridine (row 3), cyclohexane (row 1),
+    # naphthalene (row 7), '' (row 4); frac (0.6, 0.2, 0.2), n=10 -> train cut 6, valid cut 8:
+    # benzene -> train (4), pyridine -> train (6), cyclohexane -> 8 > 6 and 6+0+2 <= 8 -> valid,
+    # naphthalene -> valid would be 9 > 8 -> test, '' -> test
     train, valid, test = scaffold_split(SMILES, frac=(0.6, 0.2, 0.2))
-    assert train.tolist() == [0, 1, 2, 5, 8, 9]
-    assert valid.tolist() == [3, 6]
+    assert train.tolist() == [0, 2, 3, 5, 6, 8]
+    assert valid.tolist() == [1, 9]
     assert test.tolist() == [4, 7]
     again = scaffold_split(SMILES, frac=(0.6, 0.2, 0.2))
     assert all(np.array_equal(a, b) for a, b in zip((train, valid, test), again))
