@@ -79,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="docs/results/molecules.md")
     p.add_argument("--plot", default="docs/results/molecules_pretraining_loss.png")
     p.add_argument("--smoke", action="store_true", help="tiny corpus, 1 epoch, 2 datasets, 1 seed")
+    p.add_argument("--report-only", action="store_true",
+                   help="write the report from the store's finished runs, train nothing")
     args = p.parse_args(argv)
     if args.smoke:
         args.corpus_size, args.pretrain_epochs, args.finetune_epochs, args.patience = 64, 1, 2, 2
@@ -215,14 +217,20 @@ def main(argv: list[str] | None = None) -> int:
     store = Path(args.store)
     header = run_header("benchmarks/molecules.py", argv, args.device)
     started = time.perf_counter()
-    pretrained = pretrain_all(args, store)
+    if args.report_only:
+        pretrained = {p.name.split("-n")[0][len("pretrain-"):]: json.loads((p / "metrics.json").read_text())
+                      for p in sorted(store.glob(f"pretrain-*-n{args.corpus_size}-s{args.corpus_seed}"))
+                      if (p / "metrics.json").exists()}
+    else:
+        pretrained = pretrain_all(args, store)
     if pretrained:
         plot(pretrained, args.plot)
 
     def write() -> None:
         publish(report(args, header, pretrained, store, time.perf_counter() - started), args.out)
 
-    downstream(args, store, write)
+    if not args.report_only:
+        downstream(args, store, write)
     write()
     return 0
 

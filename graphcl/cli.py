@@ -7,6 +7,7 @@
     graphcl embed DIR --smiles FILE [--smiles-column COL] [--encoder NAME] --out EMB.npy
     graphcl finetune DIR|none --dataset NAME|FILE.csv [--smiles-column COL] [--label-columns A,B] [--split S]
                      [--protocol finetune|linear|both] [--encoder NAME] [--epochs N] [--seed S] [--out DIR2]
+    graphcl kg [--root DIR]
     graphcl list
     graphcl bench clustering [--datasets ...] [--methods ...] [--seeds N] ...
 """
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _molecule_parsers(sub)
+    kg = sub.add_parser("kg", help="the chemical-element knowledge graph's statistics beside KCL's reference file")
+    kg.add_argument("--root", help="data root holding elementkg/triples.txt (default: $GRAPHCL_DATA, else datasets/)")
     sub.add_parser("list", help="methods, datasets and presets")
     bench = sub.add_parser("bench", help="run a benchmark (`graphcl bench clustering --help`)")
     bench.add_argument("name", choices=["clustering"])
@@ -184,6 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
         print(_list())
+        return 0
+    if args.command == "kg":
+        from .molecules import build_element_kg, compare_with_reference, format_kg_statistics
+        from .molecules.element_kg import reference_triples_path
+
+        try:
+            print(format_kg_statistics(compare_with_reference(build_element_kg(), reference_triples_path(args.root))))
+        except (ValueError, FileNotFoundError) as err:
+            print(f"graphcl: error: {err}", file=sys.stderr)
+            return 2
         return 0
     if args.command in ("pretrain", "embed", "finetune"):
         from .train import flush_denormals_process_wide

@@ -87,3 +87,11 @@ def test_errors_are_one_line(files, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["finetune", "none", "--dataset", "bbbp"]) == 2
     assert "--encoder" in capsys.readouterr().err
+
+
+def test_kg_statistics_beside_the_reference(capsys, tmp_path):
+    assert main(["kg"]) == 0
+    out = capsys.readouterr().out
+    assert "entities" in out and "1643" in out  # the reference file's line count beside ours
+    assert main(["kg", "--root", str(tmp_path)]) == 2
+    assert "elementkg/triples.txt" in capsys.readouterr().err
