@@ -185,7 +185,7 @@ def plot(pretrained: dict[str, dict[str, Any]], path: str) -> None:
             smooth = np.convolve(steps, np.ones(window) / window, mode="valid")
             ax.plot(np.arange(smooth.size) + window, smooth, label=f"{method} ({m['epochs']} epochs)")
     ax.set_xlabel("optimiser step")
-    ax.set_ylabel(f"NT-Xent loss (running mean)")
+    ax.set_ylabel("NT-Xent loss (running mean)")
     ax.set_title("Pretraining loss on the ZINC subset")
     ax.legend()
     fig.tight_layout()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 import yaml
 from torch_geometric.data import Data
 

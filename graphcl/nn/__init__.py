@@ -5,7 +5,7 @@ from .atom_encoder import AtomEncoder, BondEncoder
 from .encoders import BackboneEncoder, GATEncoder, GCNEncoder, GINEncoder
 from .kmpnn_encoder import KMPNNEncoder
 from .molecule_encoder import MoleculeEncoder
-from .readout import READOUTS, WeightedSumAndMax, graph_readout
+from .readout import READOUTS, WeightedSumAndMax, graph_readout, read_out
 from .low_pass import LowPassFilter
 from .projection_head import ProjectionHead
 from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEncoder,
@@ -21,6 +21,7 @@ __all__ = [
     "MoleculeEncoder",
     "WeightedSumAndMax",
     "graph_readout",
+    "read_out",
     "RECBOLE_KEY_MAP",
     "BackboneConv",
     "BackboneEncoder",

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .atom_encoder import AtomEncoder, BondEncoder
 from .backbone_conv import BackboneConv
-from .readout import graph_readout
+from .readout import graph_readout, read_out
 
 __all__ = ["KMPNNEncoder"]
 
@@ -193,13 +193,7 @@ class KMPNNEncoder(nn.Module):
 
     def forward(self, data) -> Tensor:
         """Graph embeddings :math:`(B, \\text{out\\_channels})` of a batch (or of one graph)."""
-        h = self.node_embeddings(data)
-        batch = getattr(data, "batch", None)
-        if batch is None:
-            batch, num_graphs = torch.zeros(h.shape[0], dtype=torch.long, device=h.device), 1
-        else:
-            num_graphs = int(data.num_graphs)
-        return self.readout(h, batch, num_graphs)
+        return read_out(self.readout, self.node_embeddings(data), data)
 
     def extra_repr(self) -> str:
         return (f"num_entities={self.num_entities}, num_relations={self.num_relations}, "

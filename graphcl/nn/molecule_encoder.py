@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .activation import get_activation
 from .atom_encoder import AtomEncoder
 from .backbone_conv import BackboneConv
-from .readout import graph_readout
+from .readout import graph_readout, read_out
 
 __all__ = ["MoleculeEncoder"]
 
@@ -155,13 +154,7 @@ class MoleculeEncoder(nn.Module):
 
     def forward(self, data) -> Tensor:
         """Graph embeddings :math:`(B, \\text{out\\_channels})` of a batch (or of one graph)."""
-        h = self.node_embeddings(data)
-        batch = getattr(data, "batch", None)
-        if batch is None:
-            batch, num_graphs = torch.zeros(h.shape[0], dtype=torch.long, device=h.device), 1
-        else:
-            num_graphs = int(data.num_graphs)
-        return self.readout(h, batch, num_graphs)
+        return read_out(self.readout, self.node_embeddings(data), data)
 
     def extra_repr(self) -> str:
         return (f"mode={self.mode!r}, hidden_channels={self.hidden_channels}, num_layers={self.num_layers}, "

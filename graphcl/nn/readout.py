@@ -11,7 +11,7 @@ from torch_geometric.nn.aggr import Set2Set
 
 from graphcl.kernels import aggregate
 
-__all__ = ["READOUTS", "WeightedSumAndMax", "graph_readout"]
+__all__ = ["READOUTS", "WeightedSumAndMax", "graph_readout", "read_out"]
 
 #: Names accepted by :func:`graph_readout`.
 READOUTS = ("sum", "mean", "max", "sum_max", "set2set")
@@ -135,3 +135,12 @@ def graph_readout(name: str, in_channels: int, processing_steps: int = 6,
             raise ValueError(f"Expected 'num_layers' to be a positive integer (got {num_layers!r})")
         return _Set2Set(in_channels, int(processing_steps), int(num_layers))
     return _Pool(in_channels, name)
+
+
+def read_out(readout: nn.Module, h: Tensor, data) -> Tensor:
+    """Apply ``readout`` to node states ``h`` of ``data``: a ``Batch`` (its ``batch`` vector and ``num_graphs``) or
+    one graph (all nodes in graph 0). Returns :math:`(B, \\text{out\\_channels})`."""
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        return readout(h, torch.zeros(h.shape[0], dtype=torch.long, device=h.device), 1)
+    return readout(h, batch, int(data.num_graphs))
