@@ -124,6 +124,7 @@ def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = 
     config["device"] = str(device)
     write_yaml(out / "config.yaml", config)
     model = method_cls(molecules, config, device)
+    model.progress = progress
     started = time.perf_counter()
     first_epoch = int(checkpoint["epoch"]) + 1 if checkpoint is not None else 1
     budget = config.get("budget_minutes")

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
+from tqdm.auto import tqdm
 
 from ..compat.dgl_convert import as_pyg
 
@@ -93,6 +94,7 @@ class MoleculePretrainMethod(ABC):
         self._batches: list[np.ndarray] | None = None  # the hard-negative batches, computed on first use
         self.steps = 0  # optimiser steps so far (the learning-rate decay counts them)
         self.step_losses: list[float] = []  # the loss of every step so far (the pretraining curve)
+        self.progress = False  # a progress bar over the batches of each epoch (graphcl pretrain sets it)
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -145,7 +147,9 @@ class MoleculePretrainMethod(ABC):
 
         self.model.train()
         total, steps = 0.0, 0
-        for chunk in self.batches():
+        bar = tqdm(self.batches(), desc=f"epoch {epoch}", total=-(-len(self.molecules) // self.batch_size),
+                   disable=not self.progress, leave=False)
+        for chunk in bar:
             z1, z2 = self.encode_views([self.molecules[i] for i in chunk])
             loss = info_nce(z1, z2, temperature=self.temperature)
             if not torch.isfinite(loss):
@@ -158,6 +162,7 @@ class MoleculePretrainMethod(ABC):
             total += float(loss.detach())
             steps += 1
             self.step_losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{self.step_losses[-1]:.4f}")
         return total / max(steps, 1)
 
     def _decay_learning_rate(self) -> None:
