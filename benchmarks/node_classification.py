@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             groups.append((dataset, method, tag, range(len(tasks), len(tasks) + args.seeds)))
             tasks += [{"method": name, "dataset": dataset, "root": args.root, "data": data, "device": args.device,
                        "overrides": {**overrides_common, **extra, "seed": seed}, "progress": False,
-                       "out": runs_dir / f"{tag}-{dataset}-seed{seed}"} for seed in range(args.seeds)]
+                       "out": runs_dir / f"{tag}-{dataset}-seed{seed}",
+                       "overwrite": True} for seed in range(args.seeds)]
             labels += [f"{method:6s} {dataset:10s} seed {seed}" for seed in range(args.seeds)]
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None
                                                                                 else sys.argv[1:]))

@@ -1,7 +1,9 @@
 """``graphcl``: train a method on a dataset, or list what is available.
 
-    graphcl train METHOD --dataset NAME [--root DIR] [--config FILE.yaml] [--preset NAME] [--epochs N]
-                  [--seed S] [--device D] [--threads T] [--matmul-precision P] [--out DIR] [--resume DIR] [--quiet]
+    graphcl train METHOD --dataset NAME|FILE [--features FILE] [--labels FILE] [--root DIR] [--config FILE.yaml]
+                  [--preset NAME] [--epochs N] [--seed S] [--device D] [--threads T] [--matmul-precision P]
+                  [--out DIR] [--overwrite] [--quiet]
+    graphcl train --resume DIR [--epochs N] [--matmul-precision P]
     graphcl pretrain METHOD --smiles FILE [--smiles-column COL] [--subset N] [--config FILE.yaml] [--epochs N]
                      [--batch-size B] [--seed S] [--device D] [--threads T] [--out DIR] [--resume DIR] [--quiet]
     graphcl embed DIR --smiles FILE [--smiles-column COL] [--encoder NAME] --out EMB.npy
@@ -26,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a method and evaluate its embeddings")
     train.add_argument("method", nargs="?", help=f"one of: {', '.join(sorted(METHODS))}")
-    train.add_argument("--dataset", help="a dataset name (see `graphcl list`)")
+    train.add_argument("--dataset", help="a dataset name (see `graphcl list`), or your graph file: .pt (PyG Data), "
+                                         ".csv/.tsv edge list, .bin (dgl.save_graphs)")
+    train.add_argument("--features", help="node features of a graph file: .npy or .csv/.tsv, one row per node")
+    train.add_argument("--labels", help="node classes of a graph file: .npy or text, one integer per node")
     train.add_argument("--root", help="data root (default: $GRAPHCL_DATA, else datasets/)")
     train.add_argument("--config", help="YAML file of config keys overriding the preset")
     train.add_argument("--preset", help="a named preset of the method (default: the one named after the dataset)")
@@ -37,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--matmul-precision", choices=MATMUL_PRECISIONS,
                        help="float32 matrix products while training (config key matmul_precision; default: highest, "
                             "float32; medium: bfloat16 products, float32 sums, faster on AMX CPUs)")
-    train.add_argument("--out", help="output folder (default: runs/<method>-<dataset>-<time>/)")
+    train.add_argument("--out", help="output folder, new or empty (default: runs/<method>-<dataset>-<time>-<pid>-<n>/)")
+    train.add_argument("--overwrite", action="store_true", help="replace the outputs of a non-empty --out")
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _molecule_parsers(sub)
@@ -150,6 +156,8 @@ def _list() -> str:
         info = registry()[name]
         size = ", ".join(f"{k} {v}" for k, v in info.size.items())
         lines.append(f"  {name:14s} {info.loader:9s} {size}")
+    lines.append("  (or your own graph: --dataset FILE.pt | FILE.csv/.tsv edge list [--features F] [--labels L] | "
+                 "FILE.bin from dgl.save_graphs; docs/quickstart.md)")
     from .methods.molecule_base import PRETRAIN_METHODS
     from .molecules import MOLECULENET_PRESETS
 
@@ -163,8 +171,9 @@ def _list() -> str:
 
 
 def _summary(metrics: dict) -> str:
+    loss = "-" if metrics["final_loss"] is None else f"{metrics['final_loss']:.4f}"
     lines = [f"{metrics['method']} on {metrics['dataset']} ({metrics['epochs']} epochs, "
-             f"{metrics['train_seconds']:.1f} s, final loss {metrics['final_loss']:.4f})"]
+             f"{metrics['train_seconds']:.1f} s, final loss {loss})"]
     if "linear_probe" in metrics:
         p = metrics["linear_probe"]
         lines.append(f"  linear probe accuracy: {100 * p['accuracy_mean']:.2f} +- {100 * p['accuracy_std']:.2f} "
@@ -181,6 +190,11 @@ def _summary(metrics: dict) -> str:
         lines.append(f"  link prediction: AUC {lp['auc']:.4f}, AP {lp['ap']:.4f}")
     lines.append(f"  outputs: {metrics['out']}")
     return "\n".join(lines)
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception's message on one line (multi-line messages, such as YAML parser errors, joined by "; ")."""
+    return "; ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         from .bench.clustering import main as clustering_benchmark
 
         return clustering_benchmark(args.args)
+    if args.threads is not None and args.threads < 1:
+        print(f"graphcl: error: --threads must be >= 1 (got {args.threads})", file=sys.stderr)
+        return 2
+    if args.resume is None and (args.method is None or args.dataset is None):
+        print("graphcl train: give METHOD and --dataset, or --resume DIR", file=sys.stderr)
+        return 2
     from .runner import run  # heavy imports only when training
     from .train import flush_denormals_process_wide
 
@@ -224,16 +244,13 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.resume is None and (args.method is None or args.dataset is None):
-        print("graphcl train: give METHOD and --dataset, or --resume DIR", file=sys.stderr)
-        return 2
     try:
         overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision}
         metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
                       preset=args.preset, device=args.device, out=args.out, resume=args.resume,
-                      progress=not args.quiet)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"graphcl: error: {err}", file=sys.stderr)
+                      progress=not args.quiet, overwrite=args.overwrite, features=args.features, labels=args.labels)
+    except (ValueError, OSError, ImportError) as err:  # OSError: FileNotFoundError, ...; ImportError: DGL
+        print(f"graphcl: error: {_one_line(err)}", file=sys.stderr)
         return 2
     print(_summary(metrics))
     return 0

@@ -12,6 +12,7 @@ from torch_geometric.data import Data
 from torch_geometric.datasets import Amazon, Coauthor, Planetoid, WikiCS
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
+from .integrity import ChecksumError, check_raw_files, raw_fingerprint
 from .registry import DatasetInfo, dataset_info
 from .root import cache_dir, data_root, offline
 from .synthetic import csbm
@@ -35,11 +36,14 @@ def _not_found(info: DatasetInfo, folder: Path, missing: list[str], reason: str)
 
 
 def _redirected(base: type) -> type:
-    """A PyG dataset class whose raw files live in the (read-only) data root and processed files in the cache."""
+    """A PyG dataset class whose raw files live in the (read-only) data root and processed files in the cache.
+
+    The processed folder is decided on first use, after PyG's download step: ``processed_dir_for()`` checks the raw
+    files against the registry's checksums and returns a folder keyed on their fingerprint."""
 
     class Redirected(base):  # type: ignore[misc, valid-type]
-        def __init__(self, raw_dir: str, processed_dir: str, **kwargs):
-            self._raw_dir, self._processed_dir = raw_dir, processed_dir
+        def __init__(self, raw_dir: str, processed_dir_for, **kwargs):
+            self._raw_dir, self._processed_dir_for, self._processed_dir = raw_dir, processed_dir_for, None
             super().__init__(**kwargs)
 
         @property
@@ -48,10 +52,18 @@ def _redirected(base: type) -> type:
 
         @property
         def processed_dir(self) -> str:
+            if self._processed_dir is None:
+                self._processed_dir = str(self._processed_dir_for())
             return self._processed_dir
 
     Redirected.__name__ = base.__name__
     return Redirected
+
+
+def _processed_dir(info: DatasetInfo, folder: Path, *parts: str) -> Path:
+    """Check the raw files, then the cache folder keyed on the root and the raw files' sizes and digests."""
+    check_raw_files(info, folder)
+    return cache_dir(*parts, info.name, raw_fingerprint(info, folder))
 
 
 def _load_pyg(info: DatasetInfo, folder: Path, download: bool) -> Data:
@@ -60,11 +72,15 @@ def _load_pyg(info: DatasetInfo, folder: Path, download: bool) -> Data:
         raise _not_found(info, folder, missing, "downloads are disabled")
     cls = _redirected(_PYG_CLASSES[info.loader])
     kwargs = {"root": str(cache_dir("pyg")), "raw_dir": str(folder / "raw"),
-              "processed_dir": str(cache_dir("pyg", info.name, "processed"))}
+              "processed_dir_for": lambda: _processed_dir(info, folder, "pyg") / "processed"}
     if info.loader != "wikics":
         kwargs["name"] = info.name
+    else:
+        kwargs["is_undirected"] = True  # PyG's default, stated (it warns otherwise)
     try:
         dataset = cls(**kwargs)
+    except ChecksumError:
+        raise
     except Exception as err:  # network or permission failure while downloading
         if missing:
             raise _not_found(info, folder, missing, f"download failed: {err}") from err
@@ -110,9 +126,8 @@ def _load_files(info: DatasetInfo, folder: Path) -> Data:
     missing = _missing(info, folder)
     if missing:
         raise _not_found(info, folder, missing, "these files cannot be downloaded automatically")
-    cached = cache_dir("graphs") / f"{info.name}.pt"
-    stamp = max((folder / f).stat().st_mtime for f in info.raw_files)
-    if cached.exists() and cached.stat().st_mtime >= stamp:
+    cached = _processed_dir(info, folder, "graphs") / "data.pt"
+    if cached.exists():
         return torch.load(cached, weights_only=False)
     data = _READERS[info.loader](info, folder)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")

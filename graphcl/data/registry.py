@@ -25,6 +25,7 @@ class DatasetInfo:
     raw_files: tuple[str, ...]
     source: str
     size: dict[str, Any] = field(default_factory=dict)
+    sha256: dict[str, str] = field(default_factory=dict)  # raw file -> published digest (where known)
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +35,7 @@ def registry() -> dict[str, DatasetInfo]:
     return {
         name: DatasetInfo(name=name, loader=e["loader"], folder=e.get("folder"),
                           raw_files=tuple(e.get("raw_files") or ()), source=e.get("source", ""),
-                          size=dict(e.get("size") or {}))
+                          size=dict(e.get("size") or {}), sha256=dict(e.get("sha256") or {}))
         for name, e in entries.items()
     }
 

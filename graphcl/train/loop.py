@@ -15,14 +15,30 @@ from .io import write_torch
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+CHECKPOINT_KEYS = ("epoch", "method", "torch_rng", "losses")
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`fit` (our own file, so full unpickling is safe)."""
+    """Read a checkpoint written by :func:`fit` (our own file, so full unpickling is safe).
+
+    A missing file is a ``FileNotFoundError``; a truncated or unreadable file, or a file that is not a graphcl
+    checkpoint, a one-line ``ValueError`` naming it."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.exists():
         raise FileNotFoundError(f"No checkpoint at {path}: nothing to resume")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # truncated zip, foreign pickle, ...
+        reason = (str(err).splitlines() or [""])[0][:200]
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt? {type(err).__name__}: "
+                         f"{reason})") from err
+    if not isinstance(checkpoint, dict) or not set(CHECKPOINT_KEYS) <= set(checkpoint):
+        found = sorted(checkpoint)[:8] if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ValueError(f"{path} is not a graphcl checkpoint (expected the keys {list(CHECKPOINT_KEYS)}, "
+                         f"found {found})")
+    return checkpoint
 
 
 def _denormals_flushed() -> bool:
@@ -100,13 +116,16 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
     are flushed to zero while it trains (:func:`flush_denormals`), and float32 matrix products run at ``precision``
     (:func:`matmul_precision`; ``highest``, exact float32, by default). With ``max_seconds`` training stops after
     the first epoch that ends past that many seconds (counted from this call), with a checkpoint of that epoch: a
-    time budget, met in whole epochs (``len(losses)`` tells how many were trained).
+    time budget, met in whole epochs (``len(losses)`` tells how many were trained). A checkpoint also holds
+    ``train_seconds``, the training time of all segments up to its epoch.
     """
     if epochs < 0:
         raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
     losses: list[float] = []
     start = 1
+    seconds_before = 0.0
     if checkpoint is not None:
+        seconds_before = float(checkpoint.get("train_seconds", 0.0))
         method.load_state_dict(checkpoint["method"])
         torch.set_rng_state(checkpoint["torch_rng"])
         losses = list(checkpoint["losses"])
@@ -116,7 +135,8 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
         if out_dir is not None:
             write_torch(Path(out_dir) / CHECKPOINT_NAME,
                         {"epoch": epoch, "method": method.state_dict(), "torch_rng": torch.get_rng_state(),
-                         "losses": losses, "config": method.config})
+                         "losses": losses, "config": method.config,
+                         "train_seconds": seconds_before + time.perf_counter() - started})
 
     bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress, leave=False,
                initial=start - 1, total=epochs)
