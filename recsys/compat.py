@@ -24,6 +24,12 @@ What is patched and why:
   every tensor for NaN: training measured 1.4-2x slower). The anomaly setting in force before RecBole's model
   package is imported is restored afterwards (if RecBole's models were imported before ``recsys``, anomaly
   mode is switched off with a warning).
+* **Custom models' defaults**: RecBole's ``Config`` reads a model's defaults from its own
+  ``properties/model/<Model>.yaml``, which recsys models do not have, so ``Config(model=MCLRec, dataset=...,
+  config_dict=...)``, the way RecBole documents custom models, gave ``None`` for ``n_layers`` and friends (a
+  ``TypeError`` in the model). ``Config._load_internal_config_dict`` also loads
+  :func:`recsys.config.model_config_files` for a recsys model, at the model-file level of RecBole's order
+  (user files, dictionaries and the command line still win).
 * **pandas 3** turned ``df[col].fillna(..., inplace=True)`` (chained assignment) into a silent no-op, which breaks
   ``Dataset._fill_nan``; it is replaced by an assignment-based equivalent (identical results on pandas 2).
 
@@ -188,6 +194,21 @@ def _fill_nan(self: Any) -> None:
                     lambda x, dtype=dtype: np.array([], dtype=dtype) if isinstance(x, float) else x)
 
 
+def _load_internal_config_dict(original: Any) -> Any:
+    """``Config._load_internal_config_dict`` that also loads the default YAML files of a recsys model."""
+    if getattr(original, '_recsys_patched', False):
+        return original
+
+    def load(self: Any, model: Any, model_class: Any, dataset: Any) -> None:
+        original(self, model, model_class, dataset)
+        from .config import model_config_files
+        for file in model_config_files(model_class):  # [] for RecBole's own models
+            self._update_internal_config_dict(file)
+
+    load._recsys_patched = True
+    return load
+
+
 def apply() -> None:
     r"""Apply every patch (idempotent). Called by ``import recsys``."""
     global _applied
@@ -212,6 +233,8 @@ def apply() -> None:
     if hasattr(torch, 'amp') and hasattr(torch.amp, 'GradScaler'):
         trainer_module.amp = _AmpForTrainer(torch)
     trainer_module.get_tensorboard = _get_tensorboard
+    config_class = importlib.import_module('recbole.config.configurator').Config
+    config_class._load_internal_config_dict = _load_internal_config_dict(config_class._load_internal_config_dict)
     dataset_module = importlib.import_module('recbole.data.dataset.dataset')
     dataset_module.Dataset._fill_nan = _fill_nan
     _applied = True

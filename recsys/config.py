@@ -10,6 +10,14 @@ Precedence, low to high (later wins), as RecBole's own order with our files in t
    (published per-dataset hyper-parameters);
 5. user YAML files, in the order given;
 6. the dataset location from :func:`recsys.data.dataset_config`, then the user's ``config_dict``.
+
+A ``data_path`` given by the user (YAML file or ``config_dict``) is honoured for every dataset name, ``ml-100k``
+included (RecBole itself always reads its shipped copy for that name): the dataset is then the user's
+``<data_path>/<name>/<name>.inter`` (or ``<data_path>/<name>.inter``), see :func:`recsys.data.atomic_dataset_dir`.
+
+:func:`build_config` checks what would otherwise fail late or silently (:func:`check_config`): YAML files that do
+not parse, ``train_stride`` and ``epochs`` that are not integers in range, ``train_stride`` > 1 for a model whose
+loss does not cover the skipped targets (RecBole's ``SASRec``).
 """
 from __future__ import annotations
 
@@ -18,10 +26,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
+import yaml
 from recbole.config import Config
 
-__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'RecsysConfig', 'build_config', 'config_files', 'to_plain',
-           'train_stride']
+__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'RecsysConfig', 'build_config', 'check_config', 'config_files',
+           'model_config_files', 'read_yaml', 'to_plain', 'train_stride']
 
 #: Folder of the shared and per-dataset YAML files.
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -37,6 +46,17 @@ class RecsysConfig(Config):
 
     def _load_cmd_line(self) -> Dict[str, Any]:
         return {}
+
+    def _set_default_parameters(self) -> None:
+        super()._set_default_parameters()
+        given = self.external_config_dict.get('data_path')
+        if given is not None:  # RecBole replaces any data_path by its shipped copy for 'ml-100k'
+            from .data import atomic_dataset_dir, check_inter_header
+            folder = atomic_dataset_dir(self.dataset, str(given))
+            d = self.final_config_dict
+            check_inter_header(folder / f'{self.dataset}.inter',
+                               [d[k] for k in ('USER_ID_FIELD', 'ITEM_ID_FIELD', 'TIME_FIELD') if d.get(k)])
+            d['data_path'] = str(folder)
 
     def _init_device(self) -> None:
         d = self.final_config_dict
@@ -66,6 +86,46 @@ def config_files(model_name: str, dataset: str) -> List[str]:
     return [str(p) for p in candidates if p.is_file()]
 
 
+def model_config_files(model: type) -> List[str]:
+    r"""The default YAML files of ``model`` and of its recsys base classes (``recsys/models/<Class>.yaml``),
+    lowest precedence (most general class) first: what RecBole's own ``Config`` loads for a recsys model, in
+    place of the ``properties/model/<Model>.yaml`` its stock models have (applied by :mod:`recsys.compat`)."""
+    files = []
+    for cls in reversed(getattr(model, '__mro__', ())):
+        path = MODEL_CONFIG_DIR / f'{cls.__name__}.yaml'
+        if cls.__module__.startswith('recsys.') and path.is_file():
+            files.append(str(path))
+    return files
+
+
+def read_yaml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
+    r"""The mapping of a YAML config file (empty file: ``{}``).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: it is not valid YAML, or not a mapping of keys, in one line naming the file and the place.
+    """
+    path = str(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: '{path}'")
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = yaml.load(f, Loader=yaml.FullLoader)  # the loader RecBole's Config uses
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
+        problem = getattr(exc, 'problem', None) or str(exc).splitlines()[0]
+        raise ValueError(f"config file '{path}' is not valid YAML: {problem}{where}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"config file '{path}' is not UTF-8 text ({exc.reason})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file '{path}' must be a mapping of 'key: value' lines (got a "
+                         f"{type(data).__name__})")
+    return data
+
+
 def build_config(model: type, dataset: str = 'ml-100k', config_dict: Optional[Dict[str, Any]] = None,
                  config_file_list: Optional[Iterable[Union[str, os.PathLike]]] = None,
                  data: Optional[Dict[str, Any]] = None) -> RecsysConfig:
@@ -76,29 +136,93 @@ def build_config(model: type, dataset: str = 'ml-100k', config_dict: Optional[Di
         dataset (str): dataset name (see :data:`recsys.data.DATASETS`).
         config_dict (dict, optional): highest-precedence overrides. (default: :obj:`None`)
         config_file_list (list of path, optional): user YAML files. (default: :obj:`None`)
-        data (dict, optional): dataset location entries; by default :func:`recsys.data.dataset_config`.
-            (default: :obj:`None`)
+        data (dict, optional): dataset location entries; by default :func:`recsys.data.dataset_config`, or none
+            when the user gives ``data_path`` (YAML file or ``config_dict``): the dataset is then the user's
+            atomic files, whatever its name. (default: :obj:`None`)
+
+    Raises:
+        FileNotFoundError: a config file, the ``data_path`` folder or ``<dataset>.inter`` is missing.
+        ValueError: an unknown dataset, a broken YAML file or a bad value (:func:`check_config`).
     """
-    from .data import dataset_config, resolve_dataset
-    dataset = resolve_dataset(dataset)
-    files = config_files(model.__name__, dataset) + [str(f) for f in (config_file_list or [])]
+    from .data import MAX_MALFORMED, dataset_config, resolve_dataset
+    user_files = [str(f) for f in (config_file_list or [])]
+    settings: Dict[str, Any] = {}
+    for f in user_files:
+        settings.update(read_yaml(f))
+    settings.update(config_dict or {})
+    own_data = data is None and settings.get('data_path') is not None
+    if not own_data:
+        dataset = resolve_dataset(dataset)
+    files = config_files(model.__name__, dataset)
+    defaults: Dict[str, Any] = {}
     for f in files:
-        if not os.path.isfile(f):
-            raise FileNotFoundError(f"Config file not found: '{f}'")
-    merged = dict(dataset_config(dataset) if data is None else data)
+        defaults.update(read_yaml(f))
+    files += user_files
+    if data is None and not own_data:
+        strict = settings.get('seqrec_strict', defaults.get('seqrec_strict', False))
+        limit = settings.get('seqrec_max_malformed', defaults.get('seqrec_max_malformed', MAX_MALFORMED))
+        if not isinstance(strict, bool):
+            raise ValueError(f"Expected 'seqrec_strict' to be True or False (got {strict!r})")
+        data = dataset_config(dataset, strict=strict, max_malformed=limit)
+    merged = dict(data or {})
     merged.pop('dataset', None)
     merged.update(config_dict or {})
-    return RecsysConfig(model=model, dataset=dataset, config_file_list=files, config_dict=merged)
+    config = RecsysConfig(model=model, dataset=dataset, config_file_list=files, config_dict=merged)
+    check_config(config)
+    return config
+
+
+def _integer(config: Any, key: str, default: int, low: int, high: Optional[int] = None) -> int:
+    value = config[key]
+    if value is None:
+        value = default
+    span = f'[{low}, {high}]' if high is not None else f'>= {low}'
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not (low <= value and (high is None or value <= high)):
+        raise ValueError(f"Expected '{key}' to be an integer {span} (got {value!r})")
+    return int(value)
+
+
+def check_config(config: Any) -> None:
+    r"""Check the values RecBole would use silently or fail on late: ``train_stride`` (:func:`train_stride`),
+    ``epochs`` (an integer >= 0), ``valid_metric`` (one of ``metrics`` at one of ``topk``), and that
+    ``train_stride`` > 1 is only used with a recsys model (RecBole's ``SASRec`` takes its loss at the last position
+    only, so it would train on about :math:`1/s` of the targets).
+
+    Raises:
+        ValueError: naming the key, the value and the valid range, in one line.
+    """
+    stride = train_stride(config)
+    _integer(config, 'epochs', 0, 0)
+    metric, metrics, topk = config['valid_metric'], config['metrics'], config['topk']
+    if isinstance(metric, str) and '@' in metric and metrics is not None and topk is not None:
+        name, _, k = metric.partition('@')
+        topk = [topk] if isinstance(topk, int) else list(topk)
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if name.lower() not in [str(m).lower() for m in metrics] or not k.isdigit() or int(k) not in topk:
+            raise ValueError(f"Expected 'valid_metric' to be one of the computed metrics (got '{metric}' with "
+                             f"metrics {metrics} and topk {topk})")
+    model_class = getattr(config, 'model_class', None)
+    if stride > 1 and model_class is not None:
+        from .models import SASRecBackbone
+        if not issubclass(model_class, SASRecBackbone):
+            raise ValueError(f"'train_stride' > 1 needs a recsys model (SASRecBackbone, CL4SRec, MCLRec, ICSRec); "
+                             f"{model_class.__name__} takes its loss at the last position only and would train "
+                             f"on about 1/{stride} of the targets (got train_stride={stride}; use 1)")
 
 
 def train_stride(config: Any) -> int:
     r"""The config's ``train_stride`` :math:`s` (unset: 1, every prefix), checked to lie in
     :math:`[1, \text{MAX\_ITEM\_LIST\_LENGTH}]` (a larger stride would skip targets)."""
-    stride = int(1 if config['train_stride'] is None else config['train_stride'])
     longest = int(config['MAX_ITEM_LIST_LENGTH'])
-    if not 1 <= stride <= longest:
-        raise ValueError(f"Expected 'train_stride' in [1, MAX_ITEM_LIST_LENGTH = {longest}] (got {stride})")
-    return stride
+    value = config['train_stride']
+    if value is None:
+        return 1
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not 1 <= value <= longest:
+        raise ValueError(f"Expected 'train_stride' to be an integer in [1, MAX_ITEM_LIST_LENGTH = {longest}] "
+                         f"(got {value!r})")
+    return int(value)
 
 
 def to_plain(value: Any) -> Any:

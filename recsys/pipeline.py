@@ -23,7 +23,7 @@ from recbole.utils import init_seed
 
 from graphcl.train import flush_denormals
 
-from .config import RecsysConfig, build_config, to_plain, train_stride
+from .config import RecsysConfig, build_config, check_config, to_plain, train_stride
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
@@ -107,7 +107,12 @@ def sequences_per_batch(config: Any) -> int:
 def load_data(config: RecsysConfig) -> Tuple[Any, Any, Any, Any]:
     r"""``(dataset, train_data, valid_data, test_data)`` for ``config`` (seeded with ``config['seed']``); with
     ``train_stride`` :math:`s > 1` the training loader keeps every :math:`s`-th sample of each user
-    (:func:`strided_samples`)."""
+    (:func:`strided_samples`).
+
+    Raises:
+        ValueError: from :func:`recsys.config.check_config`, e.g. ``train_stride`` > 1 with RecBole's ``SASRec``.
+    """
+    check_config(config)
     init_seed(config['seed'], config['reproducibility'])
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)

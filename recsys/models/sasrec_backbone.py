@@ -41,7 +41,9 @@ class SASRecBackbone(SequentialRecommender):
 
     Config keys (see ``recsys/models/SASRecBackbone.yaml``): ``n_layers``, ``n_heads``, ``hidden_size``,
     ``inner_size``, ``hidden_dropout_prob``, ``attn_dropout_prob``, ``hidden_act``, ``layer_norm_eps``,
-    ``initializer_range``, ``loss_type`` (``'CE'`` only), ``train_stride``.
+    ``initializer_range``, ``loss_type`` (``'CE'`` only), ``train_stride``; ``train_neg_sample_args`` must be
+    ``None`` (no negative sampling). Built through RecBole's own ``Config`` (``Config(model=SASRecBackbone,
+    dataset=..., config_dict=...)``), the model gets the defaults of its YAML file (:mod:`recsys.compat`).
 
     ``train_stride`` :math:`s` (default 1) chooses the training samples. :func:`recsys.pipeline.load_data` keeps,
     per user, the last training prefix and every :math:`s`-th before it, and the recommendation loss of a kept
@@ -60,6 +62,12 @@ class SASRecBackbone(SequentialRecommender):
     input_type = InputType.POINTWISE
 
     def __init__(self, config: Any, dataset: Any):
+        sampling = config['train_neg_sample_args']
+        if isinstance(sampling, dict) and str(sampling.get('distribution', 'none')).lower() not in ('none', ''):
+            # RecBole's point-wise sampling adds rows whose item_id is a random negative: a cross-entropy
+            # model would take them as targets
+            raise ValueError(f"{type(self).__name__} trains with cross-entropy over all items: expected "
+                             f"'train_neg_sample_args' to be None (got {sampling})")
         super().__init__(config, dataset)
         self.n_layers = int(config['n_layers'])
         self.n_heads = int(config['n_heads'])

@@ -124,3 +124,56 @@ def test_recbole_does_not_leave_anomaly_detection_on():
     """recbole.model.sequential_recommender.sine enables it at import; compat restores the previous setting."""
     import recbole.model.sequential_recommender.sine  # noqa: F401
     assert not torch.is_anomaly_enabled()
+
+
+@pytest.fixture
+def recbole_env(monkeypatch):
+    """RecBole's own Config reads ``sys.argv`` and sets ``CUDA_VISIBLE_DEVICES``: keep both for this test."""
+    import os
+    monkeypatch.setattr(sys, 'argv', ['recbole'])
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', os.environ.get('CUDA_VISIBLE_DEVICES', ''))  # restored afterwards
+
+
+@pytest.mark.parametrize('name', ['SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec'])
+def test_recbole_config_gets_our_model_defaults(name, recbole_env, tmp_path):
+    """``Config(model=MCLRec, dataset=..., config_dict=...)`` as RecBole documents custom models, without our YAML
+    files: it gave None for n_layers (a TypeError in the model); now the model's YAML defaults apply."""
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import init_seed
+    model_cls = recsys.get_model(name)
+    config = Config(model=model_cls, dataset='ml-100k', config_dict={
+        'user_inter_num_interval': '[20,22]', 'MAX_ITEM_LIST_LENGTH': 10, 'inner_size': 32, 'epochs': 1,
+        'show_progress': False, 'checkpoint_dir': str(tmp_path), 'n_intents': 8, 'kmeans_nredo': 1})
+    assert config['n_layers'] == 2 and config['hidden_size'] == 64 and config['inner_size'] == 32  # user's wins
+    assert config['train_neg_sample_args']['distribution'] == 'none'  # RecBole's default would sample negatives
+    if name == 'MCLRec':
+        assert config['beta'] == 0.01 and config['augmenter_sizes'] == [64, 32, 16, 64]
+    if name == 'ICSRec':
+        assert config['valid_metric'] == 'NDCG@20' and config['stopping_step'] == 40  # its YAML over RecBole's
+    init_seed(config['seed'], config['reproducibility'])
+    train, valid, _ = data_preparation(config, create_dataset(config))
+    model = model_cls(config, train.dataset)
+    trainer = recsys.trainer_for(model)(config, model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer.fit(train, valid, saved=False, show_progress=False)
+    assert list(trainer.train_loss_dict) == [0] and np.isfinite(np.sum(trainer.train_loss_dict[0]))
+    assert not torch.equal(before['item_embedding.weight'], model.state_dict()['item_embedding.weight'])
+
+
+def test_recbole_model_defaults_leave_recbole_models_alone(recbole_env):
+    from recbole.config import Config
+    from recbole.model.sequential_recommender import SASRec
+    config = Config(model=SASRec, dataset='ml-100k', config_dict={'train_neg_sample_args': None})
+    assert config['train_stride'] is None and config['hidden_dropout_prob'] == 0.5 and config['n_layers'] == 2
+
+
+def test_cross_entropy_models_refuse_negative_sampling(recbole_env):
+    """RecBole's point-wise sampling adds rows whose item is a random negative: a CE model took them as
+    targets."""
+    from recbole.config import Config
+    sampling = {'distribution': 'uniform', 'sample_num': 1, 'alpha': 1.0, 'dynamic': False, 'candidate_num': 0}
+    config = Config(model=recsys.MCLRec, dataset='ml-100k', config_dict={'train_neg_sample_args': sampling})
+    with pytest.raises(ValueError, match=r"MCLRec trains with cross-entropy over all items: expected "
+                                         r"'train_neg_sample_args' to be None \(got \{'distribution': 'uniform'"):
+        recsys.MCLRec(config, None)

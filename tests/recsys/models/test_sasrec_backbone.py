@@ -103,9 +103,14 @@ def test_strided_samples_cover_every_target_once(tiny, tiny_data, stride):
 def test_errors_and_repr(tiny, tiny_data):
     with pytest.raises(ValueError, match=r"'loss_type' to be one of \['CE'\] \(got 'BPR'\)"):
         SASRecBackbone(build_config(SASRecBackbone, 'ml-100k', dict(tiny, loss_type='BPR')), tiny_data[2].dataset)
-    for stride in (0, 11):
-        with pytest.raises(ValueError, match=rf"'train_stride' in \[1, MAX_ITEM_LIST_LENGTH = 10\] \(got {stride}\)"):
-            SASRecBackbone(build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride)),
-                           tiny_data[2].dataset)
+    for stride in (0, 11, 'abc', 1.5, True):
+        # build_config refuses them (1.5 used to become 1, 'abc' a traceback in int())
+        with pytest.raises(ValueError, match=r"'train_stride' to be an integer in \[1, MAX_ITEM_LIST_LENGTH = 10\] "
+                                             rf"\(got {stride!r}\)"):
+            build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=stride))
+    config = build_config(SASRecBackbone, 'ml-100k', dict(tiny, train_stride=2.0))  # a whole number is accepted
+    config['train_stride'] = 1.5  # the model checks too, for a config not made by build_config
+    with pytest.raises(ValueError, match=r"'train_stride' to be an integer .* \(got 1\.5\)"):
+        SASRecBackbone(config, tiny_data[2].dataset)
     model = SASRecBackbone(tiny_data[0], tiny_data[2].dataset)
     assert 'n_items=395, hidden_size=16, n_layers=1, n_heads=2, max_seq_length=10' in repr(model)
