@@ -109,3 +109,20 @@ def test_small_batch_and_unknown_views_are_rejected():
         GraphCLMol(_molecules(), _config(GraphCLMol, TINY_GIN, batch_size=1))
     with pytest.raises(ValueError, match="views"):
         GraphCLMol(_molecules(), _config(GraphCLMol, TINY_GIN, views="nope"))
+
+
+def test_dgl_molecules_are_accepted_and_embed_as_their_pyg_originals():
+    from graphcl.compat.dgl_convert import to_dgl
+    from graphcl.molecules import MoleculeDataset
+
+    molecules = _molecules()
+    for m in molecules:
+        m.y = torch.tensor([[1.0, float("nan")]])
+    graphs = [to_dgl(m) for m in molecules]
+    method = GraphCLMol(graphs, _config(GraphCLMol, TINY_GIN))
+    assert method.train_epoch(1) > 0
+    assert torch.allclose(method.embed(graphs), method.embed(molecules))
+    dataset = MoleculeDataset(graphs, name="dgl", smiles=SMILES, rows=list(range(10)), label_names=["a", "b"],
+                              task_type="classification")
+    assert torch.equal(dataset[3].x, molecules[3].x) and torch.equal(dataset[3].edge_attr, molecules[3].edge_attr)
+    assert dataset.y.shape == (10, 2) and torch.isnan(dataset.y[:, 1]).all()
