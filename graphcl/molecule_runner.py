@@ -12,7 +12,6 @@ produce the same files, each written atomically:
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -26,23 +25,13 @@ from .methods.config import _check_keys
 from .methods.molecule_base import PRETRAIN_METHODS, MoleculePretrainMethod, get_pretrain_method
 from .methods.property_prediction import FINETUNE_DEFAULTS, finetune_properties, probe_properties
 from .molecules import featurize_smiles, load_molecule_dataset, random_split, read_smiles_file, scaffold_split
+from .runner import check_out_dir, default_out_dir, previous_seconds_of, yaml_problem
 from .train import CHECKPOINT_NAME, fit, load_checkpoint, machine_description, write_json, write_npy, write_yaml
 
 # Keys a resumed pretraining may change: how long it runs.
 RESUME_OVERRIDES = {"epochs"}
 SPLITS = ("scaffold", "random")
 PROTOCOLS = ("finetune", "linear", "both")
-
-
-def new_out_dir(kind: str, name: str) -> Path:
-    """A fresh default output folder ``runs/<kind>-<name>-<time>-<pid>`` (unique across concurrent runs)."""
-    return Path("runs") / f"{kind}-{Path(name).stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-
-
-def _fresh(out: Path) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"Output folder {out} exists and is not empty: choose another --out (or --resume it)")
-    return out
 
 
 def load_corpus(smiles_file: str | os.PathLike, smiles_column: str | None = None, subset: int | None = None,
@@ -68,7 +57,7 @@ def _pretrain_config(method_cls: type[MoleculePretrainMethod], config_file: str 
         try:
             loaded = yaml.safe_load(Path(config_file).read_text()) or {}
         except yaml.YAMLError as err:
-            raise ValueError(f"{config_file}: not valid YAML ({str(err).splitlines()[0]})") from None
+            raise ValueError(f"--config {config_file} is not valid YAML ({yaml_problem(err)})") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"{config_file}: expected a mapping of config keys (got {type(loaded).__name__})")
         _check_keys(loaded, method_cls.defaults, str(config_file))
@@ -107,8 +96,7 @@ def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = 
         if int(config["epochs"]) < int(checkpoint["epoch"]):
             raise ValueError(f"{out} has trained {checkpoint['epoch']} epochs already; --epochs {config['epochs']} "
                              f"would relabel it: give at least {checkpoint['epoch']}")
-        if (out / "metrics.json").exists():
-            previous_seconds = float(json.loads((out / "metrics.json").read_text()).get("train_seconds", 0.0))
+        previous_seconds = previous_seconds_of(out, checkpoint)
         corpus = config["corpus"]
         smiles_file, smiles_column = corpus["file"], corpus["smiles_column"]
         subset, subset_seed = corpus["subset"], corpus["subset_seed"]
@@ -119,7 +107,8 @@ def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = 
         config = _pretrain_config(method_cls, config_file, overrides)
         config["corpus"] = {"file": str(Path(smiles_file).resolve()), "smiles_column": smiles_column,
                             "subset": subset, "subset_seed": subset_seed}
-        out = _fresh(Path(out) if out is not None else new_out_dir("pretrain", method_cls.name))
+        out = Path(out) if out is not None else default_out_dir("pretrain", method_cls.name)
+        check_out_dir(out, resuming=False, overwrite=False)
     molecules, corpus_info = load_corpus(smiles_file, smiles_column, subset, subset_seed)
     config["device"] = str(device)
     write_yaml(out / "config.yaml", config)
@@ -214,7 +203,8 @@ def finetune(run: str | os.PathLike | None, dataset: str | os.PathLike, *, root:
         raise ValueError(f"Unknown encoder '{name}' for {method.name}. Valid: {', '.join(method.downstream_encoders())}")
     cfg = {**FINETUNE_DEFAULTS, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     _check_keys(cfg, FINETUNE_DEFAULTS, "the fine-tuning overrides")
-    out = _fresh(Path(out) if out is not None else new_out_dir("finetune", f"{data.name}-{name}"))
+    out = Path(out) if out is not None else default_out_dir("finetune", f"{Path(data.name).stem}-{name}")
+    check_out_dir(out, resuming=False, overwrite=False)
     config = {"run": str(run) if pretrained else None, "method": method.name, "encoder": name,
               "dataset": str(dataset), "split": split, "split_seed": split_seed, "protocol": protocol, "seed": seed,
               "finetune": cfg, "device": str(device)}

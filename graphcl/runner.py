@@ -89,7 +89,7 @@ def check_device(device: str | torch.device) -> None:
         raise ValueError(f"Unknown device {str(device)!r} (expected cpu, cuda or cuda:N)")
 
 
-def _check_out_dir(out: Path, resuming: bool, overwrite: bool) -> None:
+def check_out_dir(out: Path, resuming: bool, overwrite: bool) -> None:
     """Refuse a file, a non-empty folder (unless resuming or ``overwrite``) and a folder that cannot be written;
     creates the folder (and checks it with a probe file)."""
     if out.exists() and not out.is_dir():
@@ -113,13 +113,13 @@ def _saved_config(out: Path) -> dict[str, Any]:
     try:
         config = yaml.safe_load(saved.read_text())
     except yaml.YAMLError as err:
-        raise ValueError(f"Cannot resume: {saved} is not valid YAML ({_yaml_problem(err)})") from err
+        raise ValueError(f"Cannot resume: {saved} is not valid YAML ({yaml_problem(err)})") from err
     if not isinstance(config, dict) or "method" not in config or "dataset" not in config:
         raise ValueError(f"Cannot resume: {saved} is not a graphcl run config (no 'method' and 'dataset')")
     return config
 
 
-def _yaml_problem(err: yaml.YAMLError) -> str:
+def yaml_problem(err: yaml.YAMLError) -> str:
     mark = getattr(err, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     return f"{getattr(err, 'problem', None) or type(err).__name__}{where}"
@@ -194,7 +194,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         if int(config["epochs"]) < trained:
             raise ValueError(f"{out} has trained {trained} epochs already; --epochs {config['epochs']} would "
                              f"relabel it: give at least {trained}")
-        previous_seconds = _previous_seconds(out, checkpoint)
+        previous_seconds = previous_seconds_of(out, checkpoint)
         features, labels = config.get("features"), config.get("labels")
     else:
         if method is None or dataset is None:
@@ -203,7 +203,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         try:
             config = resolve_config(method_cls, dataset, preset, config_file, overrides)
         except yaml.YAMLError as err:
-            raise ValueError(f"--config {config_file} is not valid YAML ({_yaml_problem(err)})") from err
+            raise ValueError(f"--config {config_file} is not valid YAML ({yaml_problem(err)})") from err
         if int(config["epochs"]) < 1:
             raise ValueError(f"'epochs' must be >= 1 (got {config['epochs']})")
     precision = config["matmul_precision"]
@@ -243,7 +243,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         except Exception as err:  # another architecture, graph size, ...
             raise ValueError(f"{out / CHECKPOINT_NAME} does not fit this run's model ({type(err).__name__}: "
                              f"{(str(err).splitlines() or [''])[0][:200]})") from err
-    _check_out_dir(out, resume is not None, overwrite)
+    check_out_dir(out, resume is not None, overwrite)
     if resume is None:
         for name in OUTPUT_FILES:
             (out / name).unlink(missing_ok=True)
@@ -269,7 +269,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
     return metrics
 
 
-def _previous_seconds(out: Path, checkpoint: dict[str, Any]) -> float:
+def previous_seconds_of(out: Path, checkpoint: dict[str, Any]) -> float:
     """Training seconds before this segment: the checkpoint's (written since the key exists), else those of the
     finished run's metrics.json when it describes the checkpoint's epoch."""
     if "train_seconds" in checkpoint:
