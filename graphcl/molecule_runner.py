@@ -223,7 +223,7 @@ def finetune(run: str | os.PathLike | None, dataset: str | os.PathLike, *, root:
         metrics["finetune"] = finetune_properties(encoder_module, prepared, parts, data.task_type, cfg, seed,
                                                   device, progress)
     if protocol in ("linear", "both"):
-        metrics["linear"] = probe_properties(lambda mols: method.embed(mols, name), list(data), parts,
+        metrics["linear"] = probe_properties(lambda mols: method.embed(mols, name, prepared=True), prepared, parts,
                                              data.task_type, seed)
     metrics["seconds"] = time.perf_counter() - started
     write_json(out / "metrics.json", metrics)

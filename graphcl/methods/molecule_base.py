@@ -177,8 +177,10 @@ class MoleculePretrainMethod(ABC):
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def embed(self, molecules: Sequence[Data], encoder: str | None = None, batch_size: int = 256) -> Tensor:
-        """Frozen graph embeddings ``[len(molecules), D]`` of downstream encoder ``encoder`` (default: the first)."""
+    def embed(self, molecules: Sequence[Data], encoder: str | None = None, batch_size: int = 256,
+              prepared: bool = False) -> Tensor:
+        """Frozen graph embeddings ``[len(molecules), D]`` of downstream encoder ``encoder`` (default: the first);
+        ``prepared``: the molecules already went through :meth:`prepare` for that encoder."""
         encoders = self.downstream_encoders()
         name = encoder or next(iter(encoders))
         if name not in encoders:
@@ -188,7 +190,7 @@ class MoleculePretrainMethod(ABC):
         self.model.eval()
         out = []
         for i in range(0, len(molecules), batch_size):
-            chunk = [self.prepare(m, name) for m in molecules[i:i + batch_size]]
+            chunk = [m if prepared else self.prepare(m, name) for m in molecules[i:i + batch_size]]
             out.append(module(self.collate(chunk)).float().cpu())
         return torch.cat(out) if out else torch.empty(0, 0)
 
