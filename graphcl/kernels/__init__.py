@@ -3,7 +3,7 @@
 Triton kernels for CUDA tensors, torch references on CPU; see ``docs/kernels.md``.
 """
 from ._backend import BACKENDS, resolve_backend, triton_available
-from .aggregate import REDUCTIONS, aggregate
+from .aggregate import REDUCTIONS, aggregate, fixed_adjacency, spmm
 from .csr_aggregate import CSRAggregateFunction, csr_aggregate
 from .reference import csr_aggregate_reference, index_to_rowptr, rowptr_to_index, segment_sum_reference
 from .segment_sum import SegmentSumFunction, segment_sum
@@ -12,6 +12,8 @@ __all__ = [
     "BACKENDS",
     "REDUCTIONS",
     "aggregate",
+    "fixed_adjacency",
+    "spmm",
     "csr_aggregate",
     "segment_sum",
     "CSRAggregateFunction",

@@ -10,7 +10,7 @@ from torch import Tensor
 from .csr_aggregate import REDUCTIONS, check_reduce, csr_aggregate
 from .reference import index_to_rowptr
 
-__all__ = ["REDUCTIONS", "aggregate"]
+__all__ = ["REDUCTIONS", "aggregate", "fixed_adjacency", "spmm"]
 
 # torch warns once per process that CSR tensors are "in beta"; the CSR paths here only use stable operations
 # (construction and sparse-dense products), so the warning is silenced, as torch_geometric does.
@@ -67,6 +67,21 @@ class _GatherAggregate(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         return torch.sparse.mm(ctx.a_t, grad.contiguous()), None, None
+
+
+def fixed_adjacency(dst: Tensor, src: Tensor, value: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+    r"""A square sparse matrix :math:`A_{vu} = \sum_{e: u \to v} w_e` and its transpose, both CSR, for a caller that
+    multiplies by the same :math:`A` many times (:func:`spmm`); unlike :func:`aggregate`'s one-entry cache, the
+    caller keeps them."""
+    dst, src = dst.to(torch.int64), src.to(torch.int64)
+    value = value.detach()
+    return _csr(dst, src, value, (num_nodes, num_nodes)), _csr(src, dst, value, (num_nodes, num_nodes))
+
+
+def spmm(adjacency: tuple[Tensor, Tensor], x: Tensor) -> Tensor:
+    """``A @ x`` for ``adjacency = fixed_adjacency(...)``, differentiable in ``x`` (backward ``A^T @ grad``)."""
+    a, a_t = adjacency
+    return _GatherAggregate.apply(x.contiguous(), a, a_t)
 
 
 def aggregate(messages: Tensor, index: Tensor, num_nodes: int, reduce: str = "sum",

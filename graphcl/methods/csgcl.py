@@ -8,6 +8,7 @@ from ..augment import CommunalAttributeVoting, CommunalEdgeDropping, CommunityIn
 from ..losses import TeamUpLoss
 from .base import load_preset_file, register_method
 from .grace import GRACE
+from .pot import pot_defaults
 
 _DEFAULTS, _PRESETS = load_preset_file("csgcl")
 
@@ -33,7 +34,7 @@ class CSGCL(GRACE):
     """
 
     name = "csgcl"
-    defaults = _DEFAULTS
+    defaults = {**_DEFAULTS, **pot_defaults(kappa=0.3)}
     presets = _PRESETS
 
     def build_views(self) -> list[tuple[CommunalEdgeDropping, CommunalAttributeVoting]]:
@@ -54,6 +55,9 @@ class CSGCL(GRACE):
         return TeamUpLoss(temperature=c["tau"], t0=int(c["t0"]), gamma_max=float(c["gamma_max"]),
                           batch_size=c["loss_batch_size"])
 
-    def training_step(self, epoch: int) -> Tensor:
-        return self.loss(self.project(self.view(0)), self.project(self.view(1)), self.communities.node_strength,
-                         epoch)
+    def edge_drop_probabilities(self) -> list[Tensor]:
+        """CED's per-edge drop probabilities :math:`1 - p^{keep}_e` of each view (POT's budgets)."""
+        return [1 - drop_edges.keep_prob(self.train_data) for drop_edges, _ in self.views]
+
+    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int) -> Tensor:
+        return self.loss(u, v, self.communities.node_strength, epoch)

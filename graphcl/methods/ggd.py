@@ -13,6 +13,7 @@ from ..augment import FeatureMasking
 from ..losses import GroupDiscriminationLoss
 from ..nn import GCNEncoder, LowPassFilter
 from .base import Method, load_preset_file, register_method
+from .pot import POTRegulariser, pot_defaults
 from .sparse_features import with_sparse_features
 
 _DEFAULTS, _PRESETS = load_preset_file("ggd")
@@ -38,10 +39,16 @@ class GGD(Method):
     path). Embeddings are the local plus the global view, :math:`H + \tilde{A}^K H` with :math:`H = f(G)` on the
     clean graph and :math:`\tilde{A}` the GCN-normalised adjacency (``power`` = K;
     :meth:`embedding_readout`). Hyper-parameters and presets: ``graphcl/methods/presets/ggd.yaml``.
+
+    With ``pot: true`` (``docs/pot.md``) the loss becomes :math:`(1 - \kappa)\mathcal{L} + \kappa
+    \mathcal{L}_{POT}`: GGD drops no edges, so the certified set is every graph that loses up to the rounded
+    ``pot_drop_rate`` share of each node's edges, and a node's compactness is measured between the masked view's
+    encoder output and the clean graph's.
     """
 
     name = "ggd"
-    defaults = _DEFAULTS
+    defaults = {**_DEFAULTS, **pot_defaults(kappa=0.4),
+                "pot_drop_rate": 0.2}  # (float) POT only: the edge-drop rate whose allowed graphs POT certifies
     presets = _PRESETS
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
@@ -57,6 +64,9 @@ class GGD(Method):
         self.loss = GroupDiscriminationLoss()
         self.global_view = LowPassFilter(int(self.config["power"]))
         self.train_data = with_sparse_features(self.data, self.model["encoder"], [self.mask_features])
+        self.pot = POTRegulariser(self.config, self.model["encoder"], self.train_data.edge_index,
+                                  self.data.num_nodes, [float(self.config["pot_drop_rate"])], self.generator
+                                  ) if self.config["pot"] else None
 
     def build_model(self) -> nn.Module:
         c = self.config
@@ -70,9 +80,12 @@ class GGD(Method):
         view = self.mask_features(self.train_data)
         perm = torch.randperm(view.num_nodes, generator=self.generator, device=self.device)
         encoder, projector = self.model["encoder"], self.model["projector"]
-        positive = projector(encoder(view.x, view.edge_index))
+        h = encoder(view.x, view.edge_index)
         corrupted = projector(encoder(view.x, perm[view.edge_index]))  # = the shuffled features' rows, reordered
-        return self.loss(positive, corrupted)
+        loss = self.loss(projector(h), corrupted)
+        if self.pot is None:
+            return loss
+        return self.pot(loss, [view], [encoder(self.train_data.x, self.train_data.edge_index)])
 
     def embedding_readout(self, h: Tensor) -> Tensor:
         r""":math:`H + \tilde{A}^K H`: the encoder output plus its ``power``-hop propagation (GGD's local and global

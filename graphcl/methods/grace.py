@@ -13,6 +13,7 @@ from ..augment import EdgeRemoving, FeatureMasking
 from ..losses import InfoNCELoss
 from ..nn import GCNEncoder, ProjectionHead
 from .base import Method, load_preset_file, register_method
+from .pot import POTRegulariser, pot_defaults
 from .sparse_features import with_sparse_features
 
 _DEFAULTS, _PRESETS = load_preset_file("grace")
@@ -35,11 +36,13 @@ class GRACE(Method):
     with :math:`s` the cosine similarity. Embeddings for evaluation are :math:`f(G)` on the clean graph. With
     ``normalize_features`` (set by the presets of the authors' datasets, as their loaders do) the features are first
     row-normalised by PyG's :class:`~torch_geometric.transforms.NormalizeFeatures`.
-    Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``.
+    Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``. With ``pot: true`` the loss becomes
+    :math:`(1 - \kappa)\mathcal{L} + \kappa \mathcal{L}_{POT}` (:class:`~graphcl.methods.pot.POTRegulariser`, each
+    view's certified compactness under the edge drops its removal rate allows; ``docs/pot.md``).
     """
 
     name = "grace"
-    defaults = _DEFAULTS
+    defaults = {**_DEFAULTS, **pot_defaults(kappa=0.4)}
     presets = _PRESETS
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
@@ -52,6 +55,9 @@ class GRACE(Method):
         # values and the first layer is a sparse-dense product; embeddings use the dense features
         self.train_data = with_sparse_features(self.data, self.model["encoder"],
                                                [f for view in self.views for f in view])
+        self.pot = POTRegulariser(self.config, self.model["encoder"], self.train_data.edge_index,
+                                  self.data.num_nodes, self.edge_drop_probabilities(), self.generator
+                                  ) if self.config["pot"] else None
 
     def build_views(self) -> list[tuple[Callable[[Data], Data], Callable[[Data], Data]]]:
         """(structure augmenter, feature augmenter) for each of the two views."""
@@ -59,6 +65,10 @@ class GRACE(Method):
         return [(EdgeRemoving(c[f"drop_edge_rate_{k}"], undirected=c["undirected_drop"], generator=self.generator),
                  FeatureMasking(c[f"drop_feature_rate_{k}"], generator=self.generator))
                 for k in (1, 2)]
+
+    def edge_drop_probabilities(self) -> list[Tensor | float]:
+        """Each view's drop probability of the training graph's edges (one rate, or one per edge): POT's budgets."""
+        return [float(self.config[f"drop_edge_rate_{k}"]) for k in (1, 2)]
 
     def build_loss(self) -> nn.Module:
         return InfoNCELoss(temperature=self.config["tau"], batch_size=self.config["loss_batch_size"])
@@ -76,10 +86,20 @@ class GRACE(Method):
         return mask_features(drop_edges(self.train_data))
 
     def project(self, view: Data) -> Tensor:
+        """The projection head's output for a view."""
         return self.model["projector"](self.model["encoder"](view.x, view.edge_index))
 
+    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int) -> Tensor:
+        """The method's loss of the two views' projections."""
+        return self.loss(u, v)
+
     def training_step(self, epoch: int) -> Tensor:
-        return self.loss(self.project(self.view(0)), self.project(self.view(1)))
+        views = [self.view(0), self.view(1)]
+        h = [self.model["encoder"](view.x, view.edge_index) for view in views]
+        loss = self.contrastive_loss(self.model["projector"](h[0]), self.model["projector"](h[1]), epoch)
+        if self.pot is None:
+            return loss
+        return self.pot(loss, views, [h[1], h[0]])
 
     @torch.no_grad()
     def embed(self) -> Tensor:
