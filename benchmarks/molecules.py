@@ -38,6 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graphcl import molecule_runner  # noqa: E402
+from graphcl.bench.plots import line_chart_png  # noqa: E402
 from graphcl.bench.report import publish, run_header  # noqa: E402
 from graphcl.data.root import data_root  # noqa: E402
 from graphcl.train import setup_process, write_json  # noqa: E402
@@ -172,26 +173,17 @@ def table(args: argparse.Namespace, store: Path) -> str:
 
 
 def plot(pretrained: dict[str, dict[str, Any]], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    """The pretraining loss per optimiser step (running mean over 1% of the steps) of every method, as a PNG."""
+    lines = {}
     for method, m in sorted(pretrained.items()):
         steps = np.asarray(m.get("step_losses") or [])
         if steps.size:
             window = max(1, steps.size // 100)
             smooth = np.convolve(steps, np.ones(window) / window, mode="valid")
-            ax.plot(np.arange(smooth.size) + window, smooth, label=f"{method} ({m['epochs']} epochs)")
-    ax.set_xlabel("optimiser step")
-    ax.set_ylabel("NT-Xent loss (running mean)")
-    ax.set_title("Pretraining loss on the ZINC subset")
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+            lines[f"{method} ({m['epochs']} epochs)"] = (np.arange(smooth.size) + window, smooth)
+    if lines:
+        line_chart_png(path, lines, "optimiser step", "NT-Xent loss (running mean)",
+                       "Pretraining loss on the ZINC subset")
 
 
 def report(args, header: dict[str, str], pretrained: dict[str, dict[str, Any]], store: Path, elapsed: float) -> str:

@@ -12,7 +12,8 @@ Every (method, dataset, seed) is one :func:`graphcl.runner.run` with the method'
 both methods are scored on the same splits). The probe is the standard protocol (logistic regression, random
 10/10/80 splits, test accuracy at the best validation epoch, ``eval_splits`` splits per run). The table gives the
 mean and standard deviation over seeds of each run's mean test accuracy, and the mean validation accuracy. The
-Markdown report (machine, commands, table) is written atomically to ``--output``.
+Markdown report (machine, commands, table) is written atomically to ``--output``, and at the end a bar chart of
+the table's test accuracies (mean +- std over seeds) beside it (``--output`` with ``.png``).
 
 The published CSGCL schedules (2000-4600 epochs on Photo/Computers/CS) take hours per run on a CPU: use --epochs
 to shorten them (the table says so) or run --full on a GPU (--device cuda).
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from graphcl.bench.plots import Bar, bar_chart_png, require_matplotlib
 from graphcl.data import DatasetNotFoundError, load_graph
 from graphcl.runner import run
 from graphcl.train import machine_description, setup_process, write_text
@@ -105,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be >= 1 (got {args.jobs})")
+    require_matplotlib()  # for the table's PNG: fail before the runs, not after them
     setup_process(args.threads)
     datasets = FULL_DATASETS if args.full else (args.datasets or DEFAULT_DATASETS)
     runs_dir = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="graphcl-nc-"))
@@ -141,8 +144,32 @@ def main(argv: list[str] | None = None) -> int:
         # rewritten after every run, so a run stopped by a time limit leaves the seeds it finished
         text = report(args, command, groups, results, runs_dir, notes, time.perf_counter() - started)
         write_text(args.output, text)
+    if tasks:
+        table_png(Path(args.output).with_suffix(".png"), groups, results)
     print(text)
     return 0
+
+
+def finished_rows(groups: list, results: list[dict[str, Any]]) -> Iterator[tuple[str, str, str, range, list]]:
+    """``(dataset, method, tag, indices, finished metrics)`` of every table row with at least one finished seed."""
+    for dataset, method, tag, indices in groups:
+        done = [results[i] for i in indices if results[i]]
+        if done:
+            yield dataset, method, tag, indices, done
+
+
+def test_accuracies(done: list[dict[str, Any]]) -> list[float]:
+    """The table's figure of each finished run: its mean test accuracy over the probe's splits."""
+    return [r["linear_probe"]["accuracy_mean"] for r in done]
+
+
+def table_png(path: str | Path, groups: list, results: list[dict[str, Any]]) -> None:
+    """The table's test accuracy (mean +- std over seeds) as a grouped bar chart: one group per dataset, one bar
+    per method."""
+    bar_chart_png(path, [Bar(dataset, method, 100 * float(np.mean(test_accuracies(done))),
+                             100 * float(np.std(test_accuracies(done))))
+                         for dataset, method, _, _, done in finished_rows(groups, results)],
+                  "test accuracy (%)", "Node classification: linear probe, mean +- std over seeds")
 
 
 def report(args: argparse.Namespace, command: str, groups: list, results: list[dict[str, Any]], runs_dir: Path,
@@ -163,16 +190,12 @@ def report(args: argparse.Namespace, command: str, groups: list, results: list[d
     lines += ["", "| dataset | method | preset | epochs | test acc (%) | val acc (%) | s / run |",
               "|---|---|---|---|---|---|---|"]
     per_seed = []
-    for dataset, method, tag, indices in groups:
-        seeds_done = [i - indices[0] for i in indices if results[i]]
-        if not seeds_done:
-            continue
-        done = [results[indices[seed]] for seed in seeds_done]
-        tests = [r["linear_probe"]["accuracy_mean"] for r in done]
+    for dataset, method, tag, indices, done in finished_rows(groups, results):
+        tests = test_accuracies(done)
         vals = [float(np.mean(r["linear_probe"]["val_accuracies"])) for r in done]
         secs = [r["train_seconds"] for r in done]
-        config = runs_dir / f"{tag}-{dataset}-seed{seeds_done[0]}" / "config.yaml"
-        preset = yaml.safe_load(config.read_text())["preset"]
+        first = next(i - indices[0] for i in indices if results[i])
+        preset = yaml.safe_load((runs_dir / f"{tag}-{dataset}-seed{first}" / "config.yaml").read_text())["preset"]
         count = "" if len(done) == len(indices) else f" ({len(done)} of {len(indices)} seeds)"
         lines.append(f"| {dataset} | {method} | {preset or '-'} | {done[0]['epochs']} | "
                      f"{100 * np.mean(tests):.2f} +- {100 * np.std(tests):.2f}{count} | {100 * np.mean(vals):.2f} | "

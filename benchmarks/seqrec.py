@@ -14,7 +14,8 @@ per model the mean and standard deviation over seeds of the test metrics, the ep
 validation metric first reaches ``--target`` (default 1.0) times the mean best validation score of the reference
 model (the first of ``--models``, RecBole's SASRec by default): by default, the time to reach RecBole SASRec's own
 best validation score. The Markdown report (command, seeds, machine,
-table) is written atomically to ``--output``; ``--json`` also keeps every run's history.
+table) is written atomically to ``--output``, and at the end a bar chart of the test NDCG@10 per model beside it
+(``--output`` with ``.png``); ``--json`` also keeps every run's history.
 
 ``--store DIR`` makes the benchmark resumable (a full CPU run takes many hours): each (model, seed, setting) gets a
 folder under ``DIR`` with its checkpoints (``last.pth`` after every validated epoch, ``model.pth`` = best), its
@@ -48,6 +49,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys  # noqa: E402  (applies recsys.compat)
+from graphcl.bench.plots import Bar, bar_chart_png, require_matplotlib  # noqa: E402
 from graphcl.bench.report import command_line  # noqa: E402
 from graphcl.train import machine_description, write_text  # noqa: E402
 
@@ -193,8 +195,8 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -
         f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}",
         f'- machine: {_machine(args.device)}',
         f"- seeds: {', '.join(map(str, args.seeds))}",
-        f"- protocol: RecBole leave-one-out (last item test, second last validation), full ranking over all items, "
-        f"early stopping on the validation metric, test metrics of the best-validation checkpoint",
+        "- protocol: RecBole leave-one-out (last item test, second last validation), full ranking over all items, "
+        "early stopping on the validation metric, test metrics of the best-validation checkpoint",
         f"- training samples: {_samples(args.stride)}",
         f'- time-to-quality (TTQ): wall time until the {valid_metric} reaches {args.target:g} x the mean best '
         f'validation score of {reference} ({threshold:.4f}); "-" = not reached',
@@ -227,8 +229,19 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str) -
     return '\n'.join(lines)
 
 
+def table_png(path: Path, args: argparse.Namespace, runs: List[Dict[str, Any]]) -> None:
+    """The report's test NDCG@10 (mean +- std over seeds) of every model as a bar chart."""
+    bars = []
+    for name in args.models:
+        scores = [r['test']['ndcg@10'] for r in runs if r['model'] == name]
+        if scores:
+            bars.append(Bar(args.dataset, name, float(np.mean(scores)), float(np.std(scores))))
+    bar_chart_png(path, bars, 'test NDCG@10', f'Sequential recommendation on {args.dataset}: mean ± std over seeds')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    require_matplotlib()  # for the table's PNG: fail before the runs, not after them
     torch.set_num_threads(args.threads)
     if args.smoke:
         args.seeds = args.seeds[:1]
@@ -244,8 +257,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             write_text(Path(args.json), json.dumps(runs, indent=1) + '\n')
         return text
 
-    print(write(run_all(args, on_run=write)))
-    print(f'written to {args.output}')
+    runs = run_all(args, on_run=write)
+    print(write(runs))
+    table_png(Path(args.output).with_suffix('.png'), args, runs)
+    print(f"written to {args.output} and {Path(args.output).with_suffix('.png')}")
     return 0
 
 

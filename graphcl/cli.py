@@ -1,9 +1,10 @@
-"""``graphcl``: train a method on a dataset, or list what is available.
+"""``graphcl``: train a method on a dataset, plot a run, or list what is available.
 
     graphcl train METHOD --dataset NAME|FILE [--features FILE] [--labels FILE] [--root DIR] [--config FILE.yaml]
                   [--preset NAME] [--epochs N] [--seed S] [--device D] [--threads T] [--matmul-precision P]
-                  [--out DIR] [--overwrite] [--quiet]
+                  [--pot] [--out DIR] [--overwrite] [--quiet]
     graphcl train --resume DIR [--epochs N] [--matmul-precision P]
+    graphcl plot RUN_DIR [--out DIR] [--map tsne|umap] [--max-points N] [--clusters K] [--seed S]
     graphcl pretrain METHOD --smiles FILE [--smiles-column COL] [--subset N] [--config FILE.yaml] [--epochs N]
                      [--batch-size B] [--seed S] [--device D] [--threads T] [--out DIR] [--resume DIR] [--quiet]
     graphcl embed DIR --smiles FILE [--smiles-column COL] [--encoder NAME] --out EMB.npy
@@ -17,17 +18,44 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .data import dataset_names, registry
-from .methods import METHODS
-from .train import MATMUL_PRECISIONS
+import yaml
+
+from .data.registry import dataset_names, registry
+from .train.precision import MATMUL_PRECISIONS
+
+# What --help and `graphcl list` show, without importing torch and PyG (4 s): tests/test_lazy_cli.py keeps each
+# equal to the registry it mirrors (graphcl.methods.METHODS and PRETRAIN_METHODS, graphcl.molecules'
+# MOLECULENET_PRESETS).
+GRAPH_METHODS = ("csgcl", "ggd", "grace", "pamc")
+PRETRAIN_ENCODERS = {"graphcl-mol": ("gin",), "kcl": ("kmpnn", "gcn")}
+MOLECULE_DATASETS = {
+    **dict.fromkeys(("bbbp", "bace", "clintox", "tox21", "sider", "toxcast", "hiv"), "classification"),
+    **dict.fromkeys(("esol", "freesolv", "lipophilicity"), "regression"),
+    **dict.fromkeys(("clintox-deepchem", "sider-deepchem", "toxcast-deepchem"), "classification"),
+    **dict.fromkeys(("esol-deepchem", "freesolv-deepchem"), "regression"),
+    "bbbp-kcl": "classification",
+}
+# The molecule commands: their options' choices and defaults come from modules that import torch, so they are
+# added only when the command line asks for one of them (`_parser`).
+MOLECULE_COMMANDS = {"pretrain": "pretrain a molecule encoder on a SMILES file",
+                     "embed": "embed a SMILES file with a pretrained encoder",
+                     "finetune": "fine-tune / linear-probe an encoder on a property dataset"}
 
 
-def _parser() -> argparse.ArgumentParser:
+def method_presets(method: str) -> list[str]:
+    """The preset names of a graph method, read from its ``graphcl/methods/presets/<method>.yaml``."""
+    spec = yaml.safe_load((Path(__file__).parent / "methods" / "presets" / f"{method}.yaml").read_text())
+    return list(spec.get("presets") or {})
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; the molecule commands get their options only when ``command`` is one of them."""
     parser = argparse.ArgumentParser(prog="graphcl", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a method and evaluate its embeddings")
-    train.add_argument("method", nargs="?", help=f"one of: {', '.join(sorted(METHODS))}")
+    train.add_argument("method", nargs="?", help=f"one of: {', '.join(GRAPH_METHODS)}")
     train.add_argument("--dataset", help="a dataset name (see `graphcl list`), or your graph file: .pt (PyG Data), "
                                          ".csv/.tsv edge list, .bin (dgl.save_graphs)")
     train.add_argument("--features", help="node features of a graph file: .npy or .csv/.tsv, one row per node")
@@ -44,9 +72,23 @@ def _parser() -> argparse.ArgumentParser:
                             "float32; medium: bfloat16 products, float32 sums, faster on AMX CPUs)")
     train.add_argument("--out", help="output folder, new or empty (default: runs/<method>-<dataset>-<time>-<pid>-<n>/)")
     train.add_argument("--overwrite", action="store_true", help="replace the outputs of a non-empty --out")
+    train.add_argument("--pot", action="store_true", default=None,
+                       help="add POT's node-compactness term (config key pot: true; GRACE, CSGCL, GGD; docs/pot.md)")
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    _molecule_parsers(sub)
+    plot = sub.add_parser("plot", help="PNG figures of a finished run: loss curve, 2-D map of the embeddings")
+    plot.add_argument("run", help="a `graphcl train` output folder")
+    plot.add_argument("--out", help="folder of the PNG files (default: RUN/plots/)")
+    plot.add_argument("--map", choices=("tsne", "umap"), default="tsne",
+                      help="t-SNE (scikit-learn, default) or UMAP (needs umap-learn)")
+    plot.add_argument("--max-points", type=int, default=5000,
+                      help="most nodes on the map: a seeded random subset beyond (default: 5000)")
+    plot.add_argument("--clusters", type=int, help="colour by k-means with K clusters (default: the run's "
+                                                   "clusters.npy, else k-means with as many clusters as classes)")
+    plot.add_argument("--seed", type=int, default=0, help="seed of the subset, the map and k-means (default: 0)")
+    molecule = {name: sub.add_parser(name, help=text) for name, text in MOLECULE_COMMANDS.items()}
+    if command in MOLECULE_COMMANDS:
+        _molecule_options(molecule["pretrain"], molecule["embed"], molecule["finetune"])
     kg = sub.add_parser("kg", help="the chemical-element knowledge graph's statistics beside KCL's reference file")
     kg.add_argument("--root", help="data root holding elementkg/triples.txt (default: $GRAPHCL_DATA, else datasets/)")
     sub.add_parser("list", help="methods, datasets and presets")
@@ -62,13 +104,13 @@ def _common_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _molecule_parsers(sub) -> None:
-    from .methods.molecule_base import PRETRAIN_METHODS
+def _molecule_options(pre: argparse.ArgumentParser, emb: argparse.ArgumentParser,
+                      fin: argparse.ArgumentParser) -> None:
+    """The options of ``pretrain``, ``embed`` and ``finetune`` (imports the molecule modules: torch, PyG)."""
     from .methods.property_prediction import FINETUNE_DEFAULTS
     from .molecule_runner import PROTOCOLS, SPLITS
 
-    pre = sub.add_parser("pretrain", help="pretrain a molecule encoder on a SMILES file")
-    pre.add_argument("method", nargs="?", help=f"one of: {', '.join(sorted(PRETRAIN_METHODS))}")
+    pre.add_argument("method", nargs="?", help=f"one of: {', '.join(PRETRAIN_ENCODERS)}")
     pre.add_argument("--smiles", help="SMILES file: .txt/.smi (one per line) or .csv/.tsv with a header; .gz too")
     pre.add_argument("--smiles-column", help="the SMILES column of a CSV (default: smiles, SMILES or mol)")
     pre.add_argument("--subset", type=int, help="pretrain on a seeded random subset of this many rows")
@@ -80,14 +122,12 @@ def _molecule_parsers(sub) -> None:
     pre.add_argument("--out", help="output folder (default: runs/pretrain-<method>-<time>-<pid>/)")
     pre.add_argument("--resume", help="a previous pretraining folder: continue from its last checkpoint")
     _common_run_options(pre)
-    emb = sub.add_parser("embed", help="embed a SMILES file with a pretrained encoder")
     emb.add_argument("run", help="a pretraining folder")
     emb.add_argument("--smiles", required=True)
     emb.add_argument("--smiles-column")
     emb.add_argument("--encoder", help="which of the method's encoders (default: its first; `graphcl list`)")
     emb.add_argument("--out", required=True, help="the .npy file to write")
     _common_run_options(emb)
-    fin = sub.add_parser("finetune", help="fine-tune / linear-probe an encoder on a property dataset")
     fin.add_argument("run", help="a pretraining folder, or none (no pretraining; give --encoder)")
     fin.add_argument("--dataset", required=True, help="a preset name (`graphcl list`) or a CSV file")
     fin.add_argument("--root", help="data root of the presets (default: $GRAPHCL_DATA, else datasets/)")
@@ -149,8 +189,8 @@ def _molecule_command(args) -> int:
 
 def _list() -> str:
     lines = ["methods:"]
-    for name, cls in sorted(METHODS.items()):
-        lines.append(f"  {name:10s} presets: {', '.join(cls.presets) or '-'}")
+    for name in GRAPH_METHODS:
+        lines.append(f"  {name:10s} presets: {', '.join(method_presets(name)) or '-'}")
     lines.append("datasets:")
     for name in dataset_names():
         info = registry()[name]
@@ -158,15 +198,13 @@ def _list() -> str:
         lines.append(f"  {name:14s} {info.loader:9s} {size}")
     lines.append("  (or your own graph: --dataset FILE.pt | FILE.csv/.tsv edge list [--features F] [--labels L] | "
                  "FILE.bin from dgl.save_graphs; docs/quickstart.md)")
-    from .methods.molecule_base import PRETRAIN_METHODS
-    from .molecules import MOLECULENET_PRESETS
-
     lines.append("molecule pretraining methods (graphcl pretrain):")
-    for name, cls in sorted(PRETRAIN_METHODS.items()):
-        lines.append(f"  {name:12s} encoders: {', '.join(cls.encoder_names)}")
-    lines.append("molecule property datasets (graphcl finetune --dataset):")
-    for name, preset in MOLECULENET_PRESETS.items():
-        lines.append(f"  {name:20s} {preset.task_type:14s} {preset.path}")
+    for name, encoders in PRETRAIN_ENCODERS.items():
+        lines.append(f"  {name:12s} encoders: {', '.join(encoders)}")
+    lines.append("molecule property datasets (graphcl finetune --dataset; files under <root>/moleculenet/, "
+                 "docs/molecules.md):")
+    for name, task_type in MOLECULE_DATASETS.items():
+        lines.append(f"  {name:20s} {task_type}")
     return "\n".join(lines)
 
 
@@ -197,11 +235,26 @@ def _one_line(err: BaseException) -> str:
     return "; ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
 
 
+def _plot_command(args: argparse.Namespace) -> int:
+    from .plot import plot_run
+
+    try:
+        plot_run(args.run, out=args.out, max_points=args.max_points, seed=args.seed, method=args.map,
+                 clusters=args.clusters)
+    except (ValueError, OSError, ImportError) as err:
+        print(f"graphcl: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(next((a for a in argv if not a.startswith("-")), None)).parse_args(argv)
     if args.command == "list":
         print(_list())
         return 0
+    if args.command == "plot":
+        return _plot_command(args)
     if args.command == "kg":
         from .molecules import build_element_kg, compare_with_reference, format_kg_statistics
         from .molecules.element_kg import reference_triples_path
@@ -245,13 +298,17 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision}
+        overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision,
+                     "pot": args.pot}
         metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
                       preset=args.preset, device=args.device, out=args.out, resume=args.resume,
                       progress=not args.quiet, overwrite=args.overwrite, features=args.features, labels=args.labels)
     except (ValueError, OSError, ImportError) as err:  # OSError: FileNotFoundError, ...; ImportError: DGL
         print(f"graphcl: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except FloatingPointError as err:  # the loss diverged: training failed (the input was valid)
+        print(f"graphcl: error: {_one_line(err)}", file=sys.stderr)
+        return 1
     print(_summary(metrics))
     return 0
 

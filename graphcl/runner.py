@@ -1,8 +1,9 @@
 """One run of a method: resolve the config, load the data, train with checkpoints, evaluate, write the outputs.
 
 Used by ``graphcl train`` and by the benchmarks, so both produce the same files:
-``config.yaml``, ``metrics.json``, ``embeddings.npy`` (float32, row i = node i in the loader's order),
-``clusters.npy`` and ``checkpoint.pt``, each written atomically.
+``config.yaml``, ``metrics.json`` (with ``losses``, the loss of every epoch, earlier segments of a resumed run
+included), ``embeddings.npy`` (float32, row i = node i in the loader's order), ``clusters.npy`` and
+``checkpoint.pt``, each written atomically.
 """
 from __future__ import annotations
 
@@ -41,14 +42,15 @@ def evaluate_embeddings(embeddings: torch.Tensor, data: Data, config: dict[str, 
         return metrics, None
     y = data.y.cpu()
     probe_epochs = int(config.get("eval_epochs", COMMON_DEFAULTS["eval_epochs"]))  # runs saved before the key
+    normalize = bool(config.get("eval_normalize", COMMON_DEFAULTS["eval_normalize"]))
     probe = linear_probe(embeddings, y, num_splits=int(config["eval_splits"]), seed=int(config["eval_seed"]),
-                         epochs=probe_epochs)
+                         epochs=probe_epochs, normalize=normalize)
     metrics["linear_probe"] = probe.as_dict()
-    if getattr(data, "train_mask", None) is not None and data.train_mask.dim() == 1:
-        masks = tuple(m.nonzero().view(-1).cpu() for m in (data.train_mask, data.val_mask, data.test_mask))
+    if getattr(data, "train_mask", None) is not None:  # WikiCS: (N, 20) train/val masks, its 20 public splits
+        masks = tuple(m.cpu() for m in (data.train_mask, data.val_mask, data.test_mask))
         metrics["linear_probe_public_split"] = linear_probe(embeddings, y, public_split=masks,
-                                                            seed=int(config["eval_seed"]),
-                                                            epochs=probe_epochs).as_dict()
+                                                            seed=int(config["eval_seed"]), epochs=probe_epochs,
+                                                            normalize=normalize).as_dict()
     num_classes = int(y.max()) + 1
     pred = clusters.cpu().numpy() if clusters is not None else kmeans(embeddings, num_classes,
                                                                      seed=int(config["eval_seed"]))
@@ -259,7 +261,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         metrics["link_prediction"]["protocol"] = ("10% of edges and as many non-edges held out before training; "
                                                   "score = embedding dot product")
     metrics.update({"method": method_cls.name, "dataset": config["dataset"], "epochs": int(config["epochs"]),
-                    "final_loss": losses[-1] if losses else None, "train_seconds": train_seconds,
+                    "final_loss": losses[-1] if losses else None, "losses": losses, "train_seconds": train_seconds,
                     "machine": machine_description(device)})
     write_npy(out / "embeddings.npy", embeddings.cpu().numpy().astype(np.float32))
     if clusters is not None:

@@ -271,3 +271,58 @@ def test_edgeless_graph_gives_valid_json(tmp_path):
     text = (tmp_path / "metrics.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+
+
+# --- issue 23: the loss history, the NaN-loss message -----------------------------------------------------------
+
+def test_metrics_keep_the_loss_history_of_every_segment(tmp_path):
+    assert _train(tmp_path) == 0
+    first = json.loads((tmp_path / "metrics.json").read_text())["losses"]
+    assert len(first) == 3 and all(isinstance(v, float) for v in first)
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "5", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(metrics["losses"]) == 5 and metrics["losses"][:3] == first
+    assert metrics["losses"][-1] == metrics["final_loss"]
+
+
+def test_diverging_loss_is_one_line_naming_lr(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("lr: 1.0e+30\n")
+    assert main(["train", "grace", "--dataset", "synthetic", "--config", str(cfg), "--out", str(tmp_path / "run"),
+                 *FAST]) == 1
+    err = _one_line_error(capsys, r"graphcl: error: grace: the loss became NaN or infinite at epoch 2; lower 'lr' "
+                                  r"\(now 1e\+30\)$")
+    assert "temperature" not in err  # not a key of GRACE
+
+
+@pytest.mark.parametrize("source", ["name", "file"])
+def test_nonfinite_features_are_rejected_before_training(tmp_path, capsys, monkeypatch, source):
+    """Registry datasets and graph files with NaN features stop before training, naming the input: the NaN-loss
+    message is never reached from the command line."""
+    import torch
+
+    from graphcl.data import csbm, loaders
+
+    data = csbm(num_nodes=60, num_blocks=3, num_features=8, seed=1)
+    data.x[5, 2] = float("nan")
+    if source == "name":
+        monkeypatch.setattr(loaders, "csbm", lambda **kwargs: data)
+        dataset = "synthetic"
+    else:
+        dataset = str(tmp_path / "g.pt")
+        torch.save(data, dataset)
+    out = tmp_path / "run"
+    assert main(["train", "grace", "--dataset", dataset, "--out", str(out), *FAST]) == 2
+    _one_line_error(capsys, r"(synthetic|g\.pt): node features contain NaN or infinite values in 1 rows")
+    assert not out.exists()
+
+
+def test_pot_flag_switches_pot_on_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "grace", "--dataset", "synthetic", "--epochs", "2", "--pot", "--quiet", "--out", str(out),
+                 "--config", str(_fast_config(tmp_path))]) == 0
+    import yaml
+    assert yaml.safe_load((out / "config.yaml").read_text())["pot"] is True
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
+    assert main(["train", "pamc", "--dataset", "synthetic", "--pot", "--quiet", "--out", str(tmp_path / "p")]) == 2
+    _one_line_error(capsys, r"Unknown config key\(s\) \['pot'\]")

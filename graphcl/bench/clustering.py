@@ -16,7 +16,8 @@ Every trained method uses its preset for the dataset (when it has one) and repor
 Metrics (ACC with Hungarian matching, NMI, ARI, macro-F1, modularity, conductance) come from
 :func:`graphcl.eval.clustering_metrics`; the best published numbers (``reference/graph.md``) are printed beside ours.
 Outputs, written atomically after every finished run: ``clustering.md``, ``clustering.csv`` (mean/std per dataset and
-method) and ``clustering_runs.csv`` (one row per seed).
+method) and ``clustering_runs.csv`` (one row per seed); at the end ``clustering.png``, the ACC table as a bar chart
+(needs matplotlib, the ``bench`` extra).
 """
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ from ..data import dataset_available, dataset_names, load_graph
 from ..eval import clustering_metrics, kmeans
 from ..methods import METHODS, get_method, resolve_config
 from ..train import fit, flush_denormals_process_wide, machine_description, write_text
+from .plots import Bar, bar_chart_png, require_matplotlib
 
 __all__ = ["BENCH_METHODS", "DEFAULT_DATASETS", "METRICS", "PUBLISHED", "ClusteringResult", "run_benchmark",
-           "score_clustering", "summarise", "render_markdown", "main"]
+           "score_clustering", "summarise", "render_markdown", "table_png", "main"]
 
 METRICS = ("acc", "nmi", "ari", "f1", "modularity", "conductance")
 
@@ -267,6 +269,8 @@ def run_benchmark(datasets: Sequence[str] = DEFAULT_DATASETS, methods: Sequence[
         raise ValueError(f"Unknown method(s) {unknown}; valid: {', '.join(BENCH_METHODS)}")
     if not seeds:
         raise ValueError("Expected at least one seed")
+    if out is not None:
+        require_matplotlib()  # for clustering.png: fail before the runs, not after them
     graphs = dict(graphs or {})
     log = log or (lambda _msg: None)
     results: list[ClusteringResult] = []
@@ -322,7 +326,17 @@ def run_benchmark(datasets: Sequence[str] = DEFAULT_DATASETS, methods: Sequence[
                     _write(out, results, skipped, header, sizes)
     if out is not None:
         _write(out, results, skipped, header, sizes)
+        if results:
+            table_png(Path(out) / "clustering.png", summarise(results))
     return results, skipped
+
+
+def table_png(path: str | os.PathLike, summary: Sequence[dict[str, Any]]) -> None:
+    """ACC (%, mean +- std over seeds) of every dataset and method of :func:`summarise`'s rows as a grouped bar
+    chart: one group per dataset, one bar per method."""
+    bar_chart_png(path, [Bar(r["dataset"], r["method"], 100 * r["acc_mean"], 100 * r["acc_std"])
+                         for r in summary if "acc_mean" in r],
+                  "ACC (%)", "Graph clustering: ACC after Hungarian matching, mean +- std over seeds")
 
 
 def _write(out: str | os.PathLike, results: Sequence[ClusteringResult], skipped: Sequence[str],
@@ -379,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run_benchmark(datasets, args.methods, seeds, args.epochs, args.pretrain_epochs, out, args.root, args.smoke,
                       command, dense_max_nodes=args.dense_max_nodes, log=None if args.quiet else print)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, ImportError) as err:
         print(f"graphcl bench clustering: error: {err}", file=sys.stderr)
         return 2
     if not args.quiet:

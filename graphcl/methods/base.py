@@ -75,7 +75,7 @@ class Method(ABC):
         loss = self.training_step(epoch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"{self.name}: the loss became {loss.item()} at epoch {epoch}; "
-                                     f"lower 'lr' or raise 'temperature'")
+                                     f"lower 'lr' (now {self.config['lr']})")
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())

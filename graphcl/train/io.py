@@ -88,3 +88,9 @@ def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
 def write_torch(path: str | os.PathLike, obj: Any) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def write_png(path: str | os.PathLike, figure: Any, dpi: int = 120) -> None:
+    """Save a matplotlib ``Figure`` as a PNG file (``figure.savefig``), atomically."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi)

@@ -11,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .io import write_torch
+from .precision import matmul_precision
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -80,29 +81,24 @@ def setup_process(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-MATMUL_PRECISIONS = ("highest", "high", "medium")
+def nonfinite_loss_message(method: Any, epoch: int, precision: str = "highest") -> str:
+    """Why training stopped on a NaN or infinite loss at ``epoch``, on one line.
 
-
-def check_matmul_precision(precision: str) -> None:
-    if precision not in MATMUL_PRECISIONS:
-        raise ValueError(f"Expected 'matmul_precision' to be one of {MATMUL_PRECISIONS} (got {precision!r})")
-
-
-@contextlib.contextmanager
-def matmul_precision(precision: str) -> Iterator[None]:
-    """Run the block under ``torch.set_float32_matmul_precision(precision)``, then restore the previous setting.
-
-    ``highest`` computes float32 matrix products in float32 (torch's default). ``high`` and ``medium`` let torch use
-    faster internal formats: on CPUs with AMX or AVX512-BF16, ``medium`` rounds the inputs to bfloat16 and
-    accumulates in float32 (oneDNN), the CPU counterpart of TF32 on GPUs; CSGCL's epoch on Computers ran 2x faster
-    with it (docs/speed.md). Only dense float32 products change; sparse products and elementwise ops do not."""
-    check_matmul_precision(precision)
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(precision)
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(before)
+    When the method's input graph (``method.data``) holds NaN or infinite values, the message names each such
+    tensor with its count of non-finite entries: the cause is the data, not the hyper-parameters. Otherwise it
+    names the config keys to change: ``lr`` (with its value) and, when not ``highest``, ``matmul_precision``."""
+    data = getattr(method, "data", None)
+    bad = [f"data.{key} holds {int((~torch.isfinite(value)).sum())} NaN or infinite entries (of {value.numel()})"
+           for key, value in (data.items() if hasattr(data, "items") else ())
+           if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all()]
+    if bad:
+        return (f"{method.name}: the loss is not finite at epoch {epoch} because the input is not: {'; '.join(bad)}. "
+                f"Replace or remove those values (graphcl.data.validate_graph checks a graph before training)")
+    hints = [f"lower 'lr' (now {method.config['lr']})"] if "lr" in method.config else []
+    if precision != "highest":
+        hints.append(f"set 'matmul_precision' to highest (now {precision})")
+    return (f"{method.name}: the loss became NaN or infinite at epoch {epoch}"
+            + (f"; {' or '.join(hints)}" if hints else ""))
 
 
 def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoint: dict[str, Any] | None = None,
@@ -117,7 +113,8 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
     (:func:`matmul_precision`; ``highest``, exact float32, by default). With ``max_seconds`` training stops after
     the first epoch that ends past that many seconds (counted from this call), with a checkpoint of that epoch: a
     time budget, met in whole epochs (``len(losses)`` tells how many were trained). A checkpoint also holds
-    ``train_seconds``, the training time of all segments up to its epoch.
+    ``train_seconds``, the training time of all segments up to its epoch. A loss that is not finite stops training
+    with a one-line ``FloatingPointError`` (:func:`nonfinite_loss_message`).
     """
     if epochs < 0:
         raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
@@ -143,7 +140,10 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
     started = time.perf_counter()
     with flush_denormals(), matmul_precision(precision):
         for epoch in bar:
-            losses.append(method.train_epoch(epoch))
+            try:
+                losses.append(method.train_epoch(epoch))
+            except FloatingPointError as err:  # the method's non-finite loss, before its optimiser step
+                raise FloatingPointError(nonfinite_loss_message(method, epoch, precision)) from err
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             over_budget = max_seconds is not None and time.perf_counter() - started > max_seconds
             if epoch % checkpoint_every == 0 or epoch == epochs or over_budget:

@@ -66,4 +66,4 @@ def test_without_store_every_run_is_fresh(tmp_path, bench):
     assert bench.main(['--smoke', '--models', 'SASRecBackbone', '--epochs', '1', '--output', str(out)]) == 0
     text = out.read_text()
     assert '| SASRecBackbone |' in text and 'earlier invocations' not in text
-    assert [p.name for p in tmp_path.iterdir()] == ['seqrec.md']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['seqrec.md', 'seqrec.png']
