@@ -8,6 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+#: ``(train, val, test)`` node indices or boolean masks.
+Split = tuple[Tensor, Tensor, Tensor]
+
 
 @dataclass
 class ProbeResult:
@@ -62,22 +65,52 @@ def _fit_logreg(x: Tensor, y: Tensor, train: Tensor, val: Tensor, test: Tensor, 
     return best_val, test_at_best
 
 
+def _fixed_splits(public_split: Split, num_nodes: int) -> list[Split]:
+    """``(train, val, test)`` as index tensors or boolean masks -> one index triple per split. Boolean masks of shape
+    ``(N, S)`` (WikiCS's 20 public train/val splits) give ``S`` splits, column ``s`` each; a 1-D mask or index tensor
+    (WikiCS's single test mask) is shared by all of them."""
+    masks = [torch.as_tensor(m) for m in public_split]
+    for m in masks:
+        valid = m.dim() in (1, 2) and m.size(0) == num_nodes if m.dtype == torch.bool else m.dim() == 1
+        if not valid:
+            raise ValueError(f"Expected each part of 'public_split' to be a boolean mask of shape ({num_nodes}) or "
+                             f"({num_nodes}, S), or a 1-D index tensor (got {m.dtype} of shape {tuple(m.shape)})")
+    widths = {m.size(1) for m in masks if m.dim() == 2}
+    if len(widths) > 1:
+        raise ValueError(f"Expected the 2-D masks of 'public_split' to have the same number of columns "
+                         f"(got shapes {[tuple(m.shape) for m in masks]})")
+
+    def column(m: Tensor, s: int) -> Tensor:
+        if m.dtype != torch.bool:
+            return m.long()
+        return (m[:, s] if m.dim() == 2 else m).nonzero().view(-1)
+
+    return [tuple(column(m, s) for m in masks) for s in range(widths.pop() if widths else 1)]
+
+
 def linear_probe(embeddings: Tensor | np.ndarray, labels: Tensor | np.ndarray, num_splits: int = 5,
                  train_ratio: float = 0.1, val_ratio: float = 0.1, seed: int = 0, epochs: int = 300,
                  lr: float = 0.01, weight_decay: float = 0.0, normalize: bool = True,
-                 public_split: tuple[Tensor, Tensor, Tensor] | None = None) -> ProbeResult:
+                 public_split: Split | None = None) -> ProbeResult:
     r"""Linear-probe node classification on frozen embeddings.
 
     A logistic regression :math:`\hat y = \mathrm{softmax}(W h + b)` is trained with cross-entropy on the train
     nodes; the test accuracy is read at the epoch of best validation accuracy (model selection on validation only).
     Splits are random ``train_ratio/val_ratio/rest`` (10/10/80, GRACE's and CSGCL's protocol), one per seed
-    ``seed, seed+1, ...``; with ``public_split`` the given masks are used once.
+    ``seed, seed+1, ...``; with ``public_split`` the dataset's own splits are used instead, and the accuracies are
+    averaged over them (WikiCS's 20 public splits, as GCA's and CSGCL's evaluation does).
 
     Args:
         embeddings: :math:`(N, D)` frozen node embeddings.
         labels: :math:`(N)` integer classes.
         num_splits: number of random splits.
-        normalize: L2-normalise embedding rows first (as GRACE's evaluation does).
+        train_ratio, val_ratio: sizes of the random train and validation sets (the rest is the test set).
+        seed: seed of the first split and of its classifier's initialisation (split ``k`` uses ``seed + k``).
+        epochs, lr, weight_decay: full-batch Adam on the classifier.
+        normalize: L2-normalise embedding rows first (as GRACE's evaluation does); ``False`` trains on the raw
+            embeddings (GCA's and CSGCL's ``log_regression``).
+        public_split: ``(train, val, test)``, each a 1-D index tensor or a boolean mask; 2-D masks :math:`(N, S)`
+            hold ``S`` splits (one per column; a 1-D test mask is shared by all of them).
     """
     x = torch.as_tensor(np.asarray(embeddings) if not isinstance(embeddings, Tensor) else embeddings).float()
     y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, Tensor) else labels).long().to(x.device)
@@ -91,8 +124,13 @@ def linear_probe(embeddings: Tensor | np.ndarray, labels: Tensor | np.ndarray, n
     num_classes = int(y.max()) + 1
     accs, vals = [], []
     if public_split is not None:
-        v, t = _fit_logreg(x, y, *public_split, num_classes, epochs, lr, weight_decay, seed)
-        return ProbeResult([t], [v], "public split")
+        splits = _fixed_splits(public_split, x.size(0))
+        for k, split in enumerate(splits):
+            v, t = _fit_logreg(x, y, *split, num_classes, epochs, lr, weight_decay, seed + k)
+            accs.append(t)
+            vals.append(v)
+        return ProbeResult(accs, vals, "public split" if len(splits) == 1 else
+                           f"{len(splits)} public splits, mean test accuracy at best validation")
     for k in range(num_splits):
         split = random_split(x.size(0), train_ratio, val_ratio, seed + k)
         v, t = _fit_logreg(x, y, *split, num_classes, epochs, lr, weight_decay, seed + k)

@@ -15,6 +15,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "eval_seed": 0,          # (int) seed of the first probe split / k-means
     "eval_epochs": 300,      # (int) linear-probe training epochs (GCA/CSGCL's log_regression uses 3000, as the
                              #       CSGCL presets of the authors' datasets; on Photo 300 underfit: docs/csgcl.md)
+    "eval_normalize": True,  # (bool) L2-normalise the embedding rows before the linear probe (GRACE's evaluation);
+                             #        false = the raw rows (GCA's and CSGCL's log_regression: docs/csgcl.md)
     "checkpoint_every": 50,  # (int) epochs between checkpoints (and at the end)
     "matmul_precision": "highest",  # (str) torch.set_float32_matmul_precision while training: highest (float32),
                                     #       high or medium (bfloat16 products with float32 sums on AMX/AVX512-BF16

@@ -1,5 +1,5 @@
 """Building blocks: the one message-passing layer, encoders built on it (node, molecule, KMPNN), readouts, heads."""
-from .activation import ACTIVATIONS, get_activation
+from .activation import ACTIVATIONS, RRELU_SLOPE, get_activation
 from .backbone_conv import MODES, BackboneConv
 from .atom_encoder import AtomEncoder, BondEncoder
 from .encoders import BackboneEncoder, GATEncoder, GCNEncoder, GINEncoder
@@ -13,6 +13,7 @@ from .transformer_block import (RECBOLE_KEY_MAP, TransformerBlock, TransformerEn
 
 __all__ = [
     "ACTIVATIONS",
+    "RRELU_SLOPE",
     "MODES",
     "READOUTS",
     "AtomEncoder",

@@ -1,18 +1,24 @@
 """Activation lookup by name, shared by every encoder and head in :mod:`graphcl.nn`."""
 from __future__ import annotations
 
+import functools
 from typing import Callable, Dict
 
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "get_activation"]
+__all__ = ["ACTIVATIONS", "RRELU_SLOPE", "get_activation"]
+
+#: Negative slope of ``"rrelu"``: the midpoint of RReLU's default range :math:`[1/8, 1/3]`, the fixed slope that
+#: ``torch.nn.functional.rrelu(x)`` applies with its default ``training=False``, as GCA's and CSGCL's code calls it.
+RRELU_SLOPE = (1 / 8 + 1 / 3) / 2
 
 #: name -> factory returning a fresh module (so learnable activations such as PReLU are
 #: never shared between layers).
 _FACTORIES: Dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "prelu": nn.PReLU,
-    "rrelu": nn.RReLU,
+    "rrelu": functools.partial(nn.LeakyReLU, negative_slope=RRELU_SLOPE),  # F.rrelu(x): the reference's
+    "rrelu_random": nn.RReLU,  # a random slope in [1/8, 1/3] per element while training, the mean in eval
     "elu": nn.ELU,
     "selu": nn.SELU,
     "celu": nn.CELU,
@@ -35,8 +41,11 @@ def get_activation(name: str) -> nn.Module:
     r"""Return a new activation module for ``name`` (case-insensitive).
 
     Every call builds a fresh module, so ``"prelu"`` gives one learnable
-    :class:`torch.nn.PReLU` per call (per layer) and ``"rrelu"`` a
-    :class:`torch.nn.RReLU` (random slope in training, mean slope in eval).
+    :class:`torch.nn.PReLU` per call (per layer). ``"rrelu"`` is the fixed slope
+    :data:`RRELU_SLOPE` in training and evaluation alike (a :class:`torch.nn.LeakyReLU`): it is what
+    ``F.rrelu(x)`` computes with its default ``training=False``, the call of the GCA/CSGCL code whose
+    presets use it. ``"rrelu_random"`` is :class:`torch.nn.RReLU` (a random slope while training, the
+    mean slope in eval).
 
     Args:
         name (str): one of :data:`ACTIVATIONS`.

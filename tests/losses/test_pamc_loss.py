@@ -234,3 +234,52 @@ def test_influence_contrastive_loss_matches_naive(tau):
     out = influence_contrastive_loss(z, ei, w.double(), tau)
     assert out.item() == pytest.approx(total / n, abs=1e-9)
     assert InfluenceContrastiveLoss(tau)(z, ei, w.double()).item() == pytest.approx(out.item())
+
+
+def _reference_way(z, pairs, n, labels, order, influence, tau):
+    """The loss as the authors' ``train.py`` computes it (``load_graph`` -> ``get_A_r_flex`` -> ``get_feature_dis``
+    -> one-hot broadcast meta-nodes -> ``NcontrastCC``), re-done step by step with dense tensors; nothing shared
+    with graphcl's formulation."""
+    a = torch.zeros(n, n, dtype=torch.float64)
+    a[pairs[:, 0], pairs[:, 1]] = 1.0  # scipy coo of the edge file, one entry per listed pair
+    upper = (a.t() > a).double()
+    a = a + a.t() * upper - a * upper  # their symmetrisation: adj + adj.T.multiply(adj.T > adj) - adj.multiply(...)
+    a = a + torch.eye(n, dtype=torch.float64)
+    rowsum = a.sum(1)
+    r_inv = torch.where(rowsum > 0, 1.0 / rowsum, torch.zeros_like(rowsum))
+    a = r_inv.unsqueeze(1) * a  # normalize(): D^-1 (A + I), rows only
+    power, label = a, a
+    for _ in range(order - 1):  # get_A_r_flex(adj, order, cumulative=influence)
+        power = power @ a
+        label = label + power if influence else power
+
+    def feature_dis(x):  # cosine similarities with the diagonal masked to 0
+        norms = torch.sqrt((x ** 2).sum(1)).reshape(-1, 1)
+        return (x @ x.t()) * (norms @ norms.t()) ** -1 * (1 - torch.eye(x.size(0), dtype=x.dtype))
+
+    cc = (z.unsqueeze(1) * F.one_hot(labels).to(z.dtype).unsqueeze(2)).sum(0)  # N x K x d broadcast, summed
+    x_pos = (torch.exp(tau * feature_dis(z)) * label).sum(1)
+    x_neg = torch.exp(tau * feature_dis(cc)).sum(1)
+    return -torch.log(x_pos + 1e-10).mean() + torch.log(x_neg + 1e-10).mean()
+
+
+@pytest.mark.parametrize("order,influence,tau", [(2, False, 1.0),  # the authors' argparse defaults
+                                                 (3, True, 0.5),  # their "cite" command
+                                                 (1, True, 2.0)])
+def test_pamc_loss_equals_the_authors_computation(order, influence, tau):
+    g = torch.Generator().manual_seed(8)
+    n, k = 12, 4
+    pairs = torch.combinations(torch.arange(n), 2)
+    pairs = pairs[torch.randperm(len(pairs), generator=g)[:20]]  # 20 distinct undirected pairs, no self-loops
+    flip = torch.rand(20, generator=g) < 0.5
+    pairs[flip] = pairs[flip].flip(1)  # listed in either direction, as in an edge file
+    pairs = torch.cat([pairs, pairs[:3].flip(1)])  # and three of them in both directions
+    labels = torch.arange(n) % k  # every cluster non-empty (the authors' one-hot then has K columns)
+    z = torch.randn(n, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    ei, w = pamc_graph(pairs.t().contiguous(), n, order, influence)
+    ours = pamc_loss(z, ei, labels, w.double(), k, tau, "hard")
+    theirs = _reference_way(z, pairs, n, labels, order, influence, tau)
+    assert ours.item() == pytest.approx(theirs.item(), abs=1e-6)  # w is float32 in pamc_graph
+    g_ours, = torch.autograd.grad(ours, z)
+    g_theirs, = torch.autograd.grad(theirs, z)
+    assert torch.allclose(g_ours, g_theirs, atol=1e-6)

@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from graphcl.augment import CommunalAttributeVoting, CommunalEdgeDropping
 from graphcl.data import csbm
@@ -69,6 +70,46 @@ def test_team_up_is_info_nce_before_t0(data):
     m.generator.set_state(state)
     later = m.training_step(epoch=60)  # gamma = 0.5: the strengths now shift the similarities
     assert not torch.allclose(later, loss)
+
+
+def _reference_team_up(h1, h2, cs, gamma, tau):
+    """The reference's ``CSGCL._team_up``, both directions averaged: dense exp((cos + gamma (S_i + S_j)) / tau)."""
+    def one(a, b):
+        a, b = F.normalize(a.double(), dim=1), F.normalize(b.double(), dim=1)
+        shift = gamma * cs.double() + gamma * cs.double().unsqueeze(1)
+        refl, between = torch.exp((a @ a.t() + shift) / tau), torch.exp((a @ b.t() + shift) / tau)
+        return -torch.log(between.diag() / (refl.sum(1) + between.sum(1) - refl.diag()))
+    return (0.5 * (one(h1, h2) + one(h2, h1))).mean()
+
+
+@pytest.mark.parametrize('epoch,gamma', [(60, 0.5), (400, 2.0)])  # on the ramp (t0 10); capped at gamma_max 2
+def test_training_step_is_the_references_team_up_loss(data, epoch, gamma):
+    m = CSGCL(data, _config(t0=10, gamma_max=2.0, tau=0.5))
+    state = m.generator.get_state()
+    loss = m.training_step(epoch=epoch)
+    m.generator.set_state(state)  # the same two views again
+    with torch.no_grad():
+        h1, h2 = m.project(m.view(0)), m.project(m.view(1))
+    # the community strengths that enter are each node's community's share of the modularity
+    strength = m.communities.node_strength
+    labels = m.communities.labels
+    src, dst = data.edge_index
+    two_m = data.edge_index.size(1)  # both directions stored: 2|E|
+    for c in labels.unique():  # S_c = E_in(c)/|E| - (deg(c)/2|E|)^2
+        share = ((labels[src] == c) & (labels[dst] == c)).sum() / two_m - ((labels[src] == c).sum() / two_m) ** 2
+        assert torch.allclose(strength[labels == c], share.float(), atol=1e-6)
+    assert loss.item() == pytest.approx(_reference_team_up(h1, h2, strength, gamma, 0.5).item(), abs=1e-5)
+
+
+def test_views_drop_whole_attributes_and_keep_edges_undirected(data):
+    m = CSGCL(data, _config(drop_edge_rate_1=0.5, drop_feature_rate_1=0.5))
+    v = m.view(0)
+    x = v.x.to_dense() if v.x.layout != torch.strided else v.x
+    kept, zeroed = (x == m.data.x).all(0), (x == 0).all(0)
+    assert bool((kept | zeroed).all()) and kept.any() and zeroed.any()  # CAV: whole columns, some of each
+    edges = set(map(tuple, v.edge_index.t().tolist()))
+    assert edges < set(map(tuple, data.edge_index.t().tolist()))  # CED only removes edges, here some
+    assert all((j, i) in edges for i, j in edges)  # undirected_drop: both directions go together
 
 
 def test_trains_deterministically_and_resumes(data):

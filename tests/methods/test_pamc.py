@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from graphcl.data import csbm
+from graphcl.losses.pamc import pamc_graph, pamc_loss
 from graphcl.methods import get_method, resolve_config
 from graphcl.methods.pamc import PamC, PamCNet
 from graphcl.train import fit, load_checkpoint
@@ -47,6 +48,30 @@ def test_trains_and_predicts(contrast, encoder):
     q = method.soft_assignment()
     assert torch.allclose(q.sum(1), torch.ones(90), atol=1e-5)
     assert torch.equal(pred, q.argmax(1))
+
+
+@pytest.mark.parametrize("contrast", ["hard", "soft"])
+def test_objective_is_beta_kl_plus_alpha_pamc_at_the_references_defaults(contrast):
+    # the reference's argparse defaults (alpha 2, beta 0.1, tau 1, order 2, influence off); Q, P and KL(P || Q) are
+    # computed here as SDCN/the reference does, the contrast term with the loss checked against the reference's own
+    # computation in tests/losses/test_pamc_loss.py
+    data = _data()
+    method = PamC(data, _config(alpha=2.0, beta=0.1, tau=1.0, order=2, influence=False, contrast=contrast))
+    method.pretrain()
+    with torch.no_grad():
+        z = method.encode()
+        mu = method.model.centers.detach()
+        q = 1.0 / (1.0 + ((z.unsqueeze(1) - mu) ** 2).sum(2))  # Student-t, v = 1
+        q = q / q.sum(1, keepdim=True)
+        weight = q ** 2 / q.sum(0)
+        p = weight / weight.sum(1, keepdim=True)
+        kl = torch.nn.functional.kl_div(q.log(), p, reduction="batchmean")
+        ei, w = pamc_graph(data.edge_index, data.num_nodes, order=2, influence=False)
+        assignment = q.argmax(1) if contrast == "hard" else q
+        expected = 0.1 * kl + 2.0 * pamc_loss(z, ei, assignment, w, 3, tau=1.0, mode=contrast)
+    assert method.training_step(1).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert method.last_terms["kl"] == pytest.approx(kl.item(), abs=1e-8)
+    assert torch.equal(method.predict_clusters(), q.argmax(1))
 
 
 def test_soft_meta_nodes_on_unit_rows_warn():
