@@ -1,18 +1,28 @@
 """``recsys``: train a sequential recommender through RecBole, or list what is available.
 
     recsys train MODEL --dataset NAME [--data-path DIR] [--config FILE.yaml ...] [--epochs N] [--seed S]
-                 [--device D] [--threads N] [--out DIR] [--resume DIR] [--export-topk K] [--quiet]
+                 [--device D] [--threads N] [--out DIR] [--overwrite] [--export-topk K] [--quiet]
+    recsys train --resume DIR [--epochs N] [--device D] [--threads N] [--out DIR2] [--export-topk K] [--quiet]
     recsys list
 
 ``--data-path DIR`` trains on your own RecBole atomic files, ``DIR/NAME/NAME.inter`` (or ``DIR/NAME.inter``),
-whatever NAME is. A usage error (unknown model or dataset, missing data, broken YAML, a bad value) prints one line
-and exits with status 2 before anything is written. At a terminal a progress bar runs inside each epoch
-(RecBole's ``show_progress``); ``--quiet`` prints only the final summary.
+whatever NAME is. A usage error (unknown model or dataset, missing data, broken YAML, a bad value, an output folder
+in use, a run that cannot be resumed as asked) prints one line and exits with status 2 before anything is written.
+At a terminal a progress bar runs inside each epoch (RecBole's ``show_progress``); ``--quiet`` prints only the final
+summary.
 
-Outputs in ``--out`` (default ``runs/<model>-<dataset>-<time>/``): ``metrics.json`` (validation and test
+Outputs in ``--out`` (default ``runs/<model>-<dataset>-<time>-<pid>-<n>/``, new for every run), which must be new or
+empty unless ``--overwrite`` (the files below are then removed first): ``metrics.json`` (validation and test
 Hit/NDCG/MRR/Recall@5/10/20 with full ranking, history, timings), ``config.yaml`` (the resolved RecBole config),
 ``model.pth`` (best validation checkpoint), ``last.pth`` (last validated epoch, for ``--resume``), ``args.json``,
-``log.txt`` and, with ``--export-topk K``, ``topk.tsv``. Every file is written atomically.
+``log.txt`` and, with ``--export-topk K``, ``topk.tsv``. Every file is written atomically, with the mode that the
+umask gives (``0666`` less the umask), as ``graphcl train``'s.
+
+``--resume DIR`` continues DIR's run from its ``last.pth`` with its saved arguments (model, dataset, ``--data-path``,
+config files, seed), in DIR or, with ``--out DIR2``, in a new folder that starts from copies of its checkpoints.
+Refused in one line: a MODEL, ``--dataset``, ``--data-path`` or ``--seed`` other than the saved ones, ``--config``,
+config files or data that changed since, ``--epochs`` below the epochs already trained, and a missing, truncated or
+foreign ``last.pth``. The history and training seconds of ``metrics.json`` count every segment.
 """
 from __future__ import annotations
 
@@ -21,11 +31,14 @@ import json
 import logging
 import os
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 __all__ = ['main']
+
+#: What a run writes into its folder (removed first when a run replaces another with ``--overwrite``).
+OUTPUT_FILES = ('args.json', 'metrics.json', 'config.yaml', 'model.pth', 'last.pth', 'log.txt', 'topk.tsv')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,20 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument('--seed', type=int, help='random seed')
     train.add_argument('--device', help="'auto' (default), 'cpu', 'cuda' or 'cuda:<index>'")
     train.add_argument('--threads', type=int, metavar='N', help="torch intra-op CPU threads (default: torch's choice)")
-    train.add_argument('--out', help='output folder (default: runs/<model>-<dataset>-<time>/)')
-    train.add_argument('--resume', metavar='DIR', help="a previous run's folder: continue from its last.pth")
+    train.add_argument('--out', help='output folder, new or empty (default: runs/<model>-<dataset>-<time>-<pid>-<n>/)')
+    train.add_argument('--overwrite', action='store_true',
+                       help=f"replace the outputs of a non-empty --out ({', '.join(OUTPUT_FILES)})")
+    train.add_argument('--resume', metavar='DIR',
+                       help="a previous run's folder: continue from its last.pth with its saved arguments")
     train.add_argument('--export-topk', type=int, metavar='K', help='write the top-K items of each test user')
     train.add_argument('--quiet', action='store_true',
                        help='print only the final summary (no per-epoch lines, no progress bar)')
     sub.add_parser('list', help='models and datasets')
     return parser
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _list() -> str:
@@ -85,14 +94,51 @@ def _summary(result: Dict[str, Any]) -> str:
             f"{result['train_time_s']:.1f} s; test " + ', '.join(f'{k} {test[k]:.4f}' for k in keys))
 
 
-def _resolve_args(args: argparse.Namespace) -> Dict[str, Any]:
-    """Merge a resumed run's ``args.json`` with the command line (the command line wins)."""
-    saved: Dict[str, Any] = {}
-    if args.resume:
-        run_dir = Path(args.resume)
-        if not (run_dir / 'args.json').is_file() or not (run_dir / 'last.pth').is_file():
-            raise ValueError(f"'--resume {run_dir}' needs a previous run folder with args.json and last.pth")
-        saved = json.loads((run_dir / 'args.json').read_text())
+@dataclass
+class _Plan:
+    """A checked ``recsys train`` command: what to train, where, and from which checkpoint."""
+    spec: Dict[str, Any]  # model, dataset, config files and dictionary, digests: saved as args.json
+    model_cls: type
+    user_sets_progress: bool
+    out: Path
+    in_place: bool  # resuming in the resumed run's own folder
+    resume: Optional[Path]  # the resumed run's last.pth
+
+
+def _saved_args(run_dir: Path) -> Dict[str, Any]:
+    """The ``args.json`` of a run folder given to ``--resume`` (one-line errors when it is not one)."""
+    path = run_dir / 'args.json'
+    if not path.is_file():
+        raise FileNotFoundError(f"Cannot resume: {path} is missing (is {run_dir} a recsys run folder?)")
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"Cannot resume: {path} is not valid JSON ({err})") from err
+    if not isinstance(saved, dict) or 'model' not in saved or 'dataset' not in saved:
+        raise ValueError(f"Cannot resume: {path} is not the arguments of a recsys run (no 'model' and 'dataset')")
+    return saved
+
+
+def _same_dataset(given: str, saved: str) -> bool:
+    from .data import resolve_dataset
+    try:
+        return resolve_dataset(given) == saved
+    except ValueError:  # the name of the user's own data
+        return given == saved
+
+
+def _resolve_args(args: argparse.Namespace, saved: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The run's arguments: the command line, or a resumed run's ``saved`` ones with a new ``--epochs`` and
+    ``--device``; a MODEL, ``--dataset`` or ``--data-path`` given with ``--resume`` must be the saved one, and
+    ``--config`` cannot be given (the seed and the digests are checked by :func:`_check_resumable`)."""
+    from .pipeline import get_model
+    saved = saved or {}
+    if saved and args.config:
+        raise ValueError(f"When resuming, the config files saved in {args.resume} are used: --config cannot be given")
+    if saved and args.model and get_model(args.model).__name__ != saved['model']:
+        raise ValueError(f"{args.resume} is a {saved['model']} run: cannot resume it as {args.model}")
+    if saved and args.dataset and not _same_dataset(args.dataset, saved['dataset']):
+        raise ValueError(f"{args.resume} was trained on {saved['dataset']}: cannot resume it on {args.dataset}")
     model = args.model or saved.get('model')
     dataset = args.dataset or saved.get('dataset')
     if not model:
@@ -101,6 +147,9 @@ def _resolve_args(args: argparse.Namespace) -> Dict[str, Any]:
         raise ValueError('missing --dataset NAME (see `recsys list`)')
     config_dict = dict(saved.get('config_dict', {}))
     data_path = os.path.abspath(os.path.expanduser(args.data_path)) if args.data_path else None
+    if saved and data_path is not None and data_path != config_dict.get('data_path'):
+        raise ValueError(f"{args.resume} was trained on data under {config_dict.get('data_path') or 'the default'}: "
+                         f"cannot resume it with --data-path {args.data_path}")
     for key, value in (('epochs', args.epochs), ('seed', args.seed), ('device', args.device),
                        ('data_path', data_path)):
         if value is not None:
@@ -110,26 +159,61 @@ def _resolve_args(args: argparse.Namespace) -> Dict[str, Any]:
             'config_dict': config_dict}
 
 
-def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
-    """Validate the command line and resolve the config, writing nothing (ValueError or FileNotFoundError on a
-    bad model, dataset, data folder, config file or value)."""
+def _check_resumable(args: argparse.Namespace, spec: Dict[str, Any], saved: Dict[str, Any],
+                     checkpoint: Dict[str, Any]) -> None:
+    """Refuse, in one line, a resumed run that would not continue ``saved``: another seed, or config files and data
+    that changed since (runs saved before their digests were recorded are not checked)."""
+    run_dir = args.resume
+    if args.seed is not None and args.seed != checkpoint['config']['seed']:
+        raise ValueError(f"{run_dir} was trained with seed {checkpoint['config']['seed']}: cannot resume it with "
+                         f"--seed {args.seed}")
+    for path, digest in saved.get('config_sha256', {}).items():
+        if spec['config_sha256'].get(path) != digest:
+            raise ValueError(f"Cannot resume: config file {path} changed since {run_dir} was trained (sha256 "
+                             f"{spec['config_sha256'].get(path)}, was {digest})")
+    if saved.get('inter_sha256') not in (None, spec['inter_sha256']):
+        raise ValueError(f"Cannot resume: {spec['inter_file']} is not the data {run_dir} was trained on "
+                         f"({saved['inter_file']}; sha256 {spec['inter_sha256']}, was {saved['inter_sha256']})")
+
+
+def _prepare(args: argparse.Namespace) -> _Plan:
+    """Validate the command line, resolve the config and check the output folder, writing nothing but that folder
+    (ValueError or FileNotFoundError on a bad model, dataset, data folder, config file, value, resumed run or
+    output folder)."""
+    from graphcl.data import sha256_file
+    from graphcl.runner import check_out_dir, default_out_dir
+
     from .config import build_config
-    from .pipeline import get_model
+    from .pipeline import get_model, read_checkpoint
     if args.export_topk is not None and args.export_topk < 1:
         raise ValueError(f"Expected '--export-topk' >= 1 (got {args.export_topk})")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"Expected '--threads' >= 1 (got {args.threads})")
     if args.data_path is not None and not os.path.isdir(os.path.expanduser(args.data_path)):
         raise FileNotFoundError(f"--data-path folder not found: '{args.data_path}'")
-    spec = _resolve_args(args)
+    saved = _saved_args(Path(args.resume)) if args.resume else None
+    spec = _resolve_args(args, saved)
     model_cls = get_model(spec['model'])  # ValueError listing the valid models
     for f in spec['config_files']:
         if not os.path.isfile(f):
             raise ValueError(f"config file not found: '{f}'")
     # the whole config, as the run will build it: dataset name and files, YAML syntax, value checks
     config = build_config(model_cls, spec['dataset'], spec['config_dict'], spec['config_files'])
-    spec['model'], spec['dataset'] = model_cls.__name__, config['dataset']
-    return dict(spec, model_cls=model_cls, user_sets_progress=_user_sets(spec, 'show_progress'))
+    inter_file = (Path(config['data_path']) / f"{config['dataset']}.inter").resolve()
+    spec.update(model=model_cls.__name__, dataset=config['dataset'],
+                config_sha256={f: sha256_file(f) for f in spec['config_files']},
+                inter_file=str(inter_file), inter_sha256=sha256_file(inter_file))
+    resume = None
+    if saved is not None:
+        resume = Path(args.resume) / 'last.pth'
+        _check_resumable(args, spec, saved, read_checkpoint(resume, config))
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = Path(args.resume) if args.resume else default_out_dir(spec['model'], spec['dataset'])
+    in_place = resume is not None and out.resolve() == resume.parent.resolve()
+    check_out_dir(out, in_place, args.overwrite)  # the first write: creates the folder
+    return _Plan(spec, model_cls, _user_sets(spec, 'show_progress'), out, in_place, resume)
 
 
 def _user_sets(spec: Dict[str, Any], key: str) -> bool:
@@ -138,10 +222,14 @@ def _user_sets(spec: Dict[str, Any], key: str) -> bool:
     return key in spec['config_dict'] or any(key in read_yaml(f) for f in spec['config_files'])
 
 
-def _train(args: argparse.Namespace, spec: Dict[str, Any]) -> int:
-    from graphcl.train import flush_denormals_process_wide
+def _train(args: argparse.Namespace, plan: _Plan) -> int:
+    import shutil
+    import warnings
+
+    from graphcl.train import atomic_path, flush_denormals_process_wide, write_json, write_yaml
 
     from .config import to_plain
+    from .data import SeqrecFormatWarning
     from .pipeline import run
     # as `graphcl train`: subnormal weights and Adam moments take x86's slow path in long CPU runs; the flag must be
     # set before torch starts its worker threads (docs/speed.md)
@@ -149,33 +237,22 @@ def _train(args: argparse.Namespace, spec: Dict[str, Any]) -> int:
     if args.threads is not None:
         import torch
         torch.set_num_threads(args.threads)
-    model_cls, dataset = spec.pop('model_cls'), spec['dataset']
-    config_dict = dict(spec['config_dict'])
-    user_sets_progress = spec.pop('user_sets_progress')
+    config_dict = dict(plan.spec['config_dict'])
     if args.quiet:
         config_dict['show_progress'] = False
-    elif not user_sets_progress:
+    elif not plan.user_sets_progress:
         config_dict['show_progress'] = sys.stderr.isatty()  # a bar inside each epoch, at a terminal only
-    if args.out:
-        out = Path(args.out)
-    elif args.resume:
-        out = Path(args.resume)
-    else:
-        out = Path('runs') / f"{spec['model']}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
-    resume = str(Path(args.resume) / 'last.pth') if args.resume else None
-    previous: Dict[str, Any] = {}
-    if args.resume:
-        if (Path(args.resume) / 'metrics.json').is_file():
-            previous = json.loads((Path(args.resume) / 'metrics.json').read_text())
-        if Path(args.resume).resolve() != out.resolve():
-            # keep the resumed run intact: continue from copies of its checkpoints in the new folder
-            import shutil
-            for name in ('last.pth', 'model.pth'):
-                if (Path(args.resume) / name).is_file():
-                    shutil.copyfile(Path(args.resume) / name, out / name)
-            resume = str(out / 'last.pth')
-    _atomic_write(out / 'args.json', json.dumps(spec, indent=1) + '\n')
+    out = plan.out
+    if not plan.in_place:
+        for name in OUTPUT_FILES:  # --overwrite: no file of the replaced run stays beside the new one
+            (out / name).unlink(missing_ok=True)
+    if plan.resume is not None and not plan.in_place:
+        # the resumed run stays intact: the new folder starts from copies of its checkpoints
+        for name in ('last.pth', 'model.pth'):
+            if (plan.resume.parent / name).is_file():
+                with atomic_path(out / name) as tmp:
+                    shutil.copyfile(plan.resume.parent / name, tmp)
+    write_json(out / 'args.json', plan.spec)
 
     root = logging.getLogger()
     handler = logging.FileHandler(out / 'log.txt')
@@ -189,26 +266,18 @@ def _train(args: argparse.Namespace, spec: Dict[str, Any]) -> int:
             print(f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  valid {record['valid_score']:.4f}"
                   f"  ({record['elapsed_s']:.1f} s)", flush=True)
 
-    import warnings
-
-    from .data import SeqrecFormatWarning
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', SeqrecFormatWarning)  # reported by main() already
-            result = run(model_cls, dataset, config_dict, spec['config_files'], out_dir=out, resume=resume,
-                         export_topk_k=args.export_topk, epoch_callback=on_epoch)
+            result = run(plan.model_cls, plan.spec['dataset'], config_dict, plan.spec['config_files'], out_dir=out,
+                         resume=plan.resume, export_topk_k=args.export_topk, epoch_callback=on_epoch)
     finally:
         root.removeHandler(handler)
         handler.close()
         root.setLevel(previous_level)
-    import yaml
-    config = result.pop('config')
-    if previous.get('history'):  # keep the epochs of the resumed run in the history
-        first = result['history'][0]['epoch'] if result['history'] else float('inf')
-        result['history'] = [h for h in previous['history'] if h['epoch'] < first] + result['history']
-    _atomic_write(out / 'config.yaml', yaml.safe_dump(to_plain(config), sort_keys=True))
-    metrics = dict(result, command=' '.join(['recsys'] + list(args.argv)))
-    _atomic_write(out / 'metrics.json', json.dumps(metrics, indent=1) + '\n')
+    result.update(result.pop('all_segments'))  # history and training seconds of every segment
+    write_yaml(out / 'config.yaml', to_plain(result.pop('config')))
+    write_json(out / 'metrics.json', dict(result, command=' '.join(['recsys'] + list(args.argv))))
     print(_summary(result))
     print(f'outputs in {out}')
     return 0
@@ -230,7 +299,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', SeqrecFormatWarning)
         try:
-            spec = _prepare(args)
+            plan = _prepare(args)
         except (ValueError, FileNotFoundError) as exc:
             error = exc
     for w in caught:
@@ -238,10 +307,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f'recsys: warning: {w.message}', file=sys.stderr)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    if error is not None:
-        print(f'recsys: error: {error}', file=sys.stderr)
-        return 2
-    return _train(args, spec)
+    if error is None:
+        try:
+            return _train(args, plan)
+        except ValueError as exc:  # found once loaded: a checkpoint that does not fit the model, a NaN loss
+            error = exc
+    print(f'recsys: error: {error}', file=sys.stderr)
+    return 2
 
 
 if __name__ == '__main__':  # pragma: no cover

@@ -8,6 +8,7 @@ model -> trainer -> full-ranking evaluation.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 import time
@@ -21,14 +22,14 @@ from recbole.data.utils import get_dataloader
 from recbole.model.sequential_recommender import SASRec
 from recbole.utils import init_seed
 
-from graphcl.train import flush_denormals
+from graphcl.train import flush_denormals, write_text
 
 from .config import RecsysConfig, build_config, check_config, to_plain, train_stride
 from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
 from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
 
-__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'run', 'sequences_per_batch', 'strided_samples',
-           'trainer_for']
+__all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'read_checkpoint', 'run', 'sequences_per_batch',
+           'strided_samples', 'trainer_for']
 
 #: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
 MODELS: Dict[str, type] = {
@@ -144,12 +145,69 @@ def export_topk(model: torch.nn.Module, eval_data: Any, k: int, path: Union[str,
         users = dataset.id2token(uid_field, interaction[uid_field].cpu().numpy())
         items = dataset.id2token(iid_field, top)
         lines.extend(f'{u}\t{" ".join(map(str, row))}' for u, row in zip(users, items))
+    write_text(path, '\n'.join(lines) + '\n')
+    return Path(path)
+
+
+#: Entries of RecBole's checkpoints (``Trainer._save_checkpoint``) that ``Trainer.resume_checkpoint`` reads.
+CHECKPOINT_KEYS = ('config', 'epoch', 'cur_step', 'best_valid_score', 'state_dict', 'optimizer')
+
+
+def _first_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}"
+
+
+def read_checkpoint(path: Union[str, os.PathLike], config: Any) -> Dict[str, Any]:
+    r"""The RecBole checkpoint ``path`` (a run's ``last.pth``), checked for resuming the run of ``config``: a
+    checkpoint of the same model and dataset that has trained at most ``config['epochs']`` epochs.
+
+    Besides RecBole's entries (:data:`CHECKPOINT_KEYS`, ``other_parameter``), checkpoints written by :func:`run` hold
+    ``history`` (every validated epoch so far) and ``train_seconds`` (training time so far, every segment).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: in one line: not a readable RecBole checkpoint (truncated, another format), a checkpoint of
+            another model or dataset, or one that has trained more than ``config['epochs']`` epochs (resuming would
+            relabel it).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text('\n'.join(lines) + '\n')
-    os.replace(tmp, path)
-    return path
+    if not path.is_file():
+        raise FileNotFoundError(f"Cannot resume: {path} is missing (the run stopped before its first validated "
+                                f"epoch): start it again with --out {path.parent} --overwrite")
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=False)  # RecBole pickles its Config
+    except Exception as err:  # truncated, not a torch file, pickled classes that do not exist here
+        raise ValueError(f"Cannot resume: {path} is not a readable checkpoint ({_first_line(err)})") from err
+    missing = [key for key in CHECKPOINT_KEYS if not isinstance(checkpoint, dict) or key not in checkpoint]
+    if missing:
+        raise ValueError(f"Cannot resume: {path} is not a RecBole checkpoint (no {', '.join(missing)})")
+    try:  # RecBole's Config, or a dict
+        saved_model, saved_dataset = checkpoint['config']['model'], checkpoint['config']['dataset']
+    except (KeyError, TypeError, IndexError):
+        saved_model = saved_dataset = None
+    if str(saved_model).lower() != str(config['model']).lower() or saved_dataset != config['dataset']:
+        raise ValueError(f"Cannot resume: {path} is a checkpoint of {saved_model} on {saved_dataset}, not of "
+                         f"{config['model']} on {config['dataset']}")
+    trained = int(checkpoint['epoch']) + 1
+    if int(config['epochs']) < trained:
+        raise ValueError(f"Cannot resume: {path.parent} has trained {trained} epochs already; --epochs "
+                         f"{config['epochs']} would relabel it: give at least {trained}")
+    return checkpoint
+
+
+def _earlier_segments(resume: Union[str, os.PathLike],
+                      checkpoint: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], float]:
+    """History and training seconds of a resumed run up to its checkpoint: the checkpoint's, or for a checkpoint
+    written before it held them, those of the run's ``metrics.json`` when that ends at the checkpoint's epoch."""
+    if 'history' in checkpoint:
+        return list(checkpoint['history']), float(checkpoint.get('train_seconds', 0.0))
+    try:
+        metrics = json.loads((Path(resume).parent / 'metrics.json').read_text())
+        if int(metrics['epochs_run']) == int(checkpoint['epoch']) + 1:
+            return list(metrics['history']), float(metrics['train_time_s'])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return [], 0.0
 
 
 def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional[Dict[str, Any]] = None,
@@ -168,18 +226,27 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             validated epoch); a temporary folder, deleted afterwards, when :obj:`None`. (default: :obj:`None`)
         saved (bool, optional): keep the best-validation checkpoint and evaluate it (else the final weights).
             (default: :obj:`True`)
-        resume (path, optional): a ``last.pth`` to continue from. (default: :obj:`None`)
+        resume (path, optional): a ``last.pth`` to continue from, checked by :func:`read_checkpoint`; training
+            continues at its next epoch. (default: :obj:`None`)
         export_topk_k (int, optional): also write ``topk.tsv`` (test users) into ``out_dir``. (default: :obj:`None`)
         epoch_callback (callable, optional): called with each history record (see below). (default: :obj:`None`)
 
     Returns:
         dict: ``model``, ``dataset``, ``valid`` and ``test`` (metric -> value, best checkpoint), ``best_valid_score``,
-        ``best_epoch``, ``epochs_run`` (epochs trained in total, resumed ones included), ``history`` (per
-        validated epoch: ``epoch``, ``valid_score``, ``train_loss``, ``elapsed_s`` since training started),
-        ``train_time_s``, ``checkpoint``, ``config`` (resolved, plain types) and ``n_train_samples``.
+        ``best_epoch`` (over every segment of a resumed run), ``epochs_run`` (epochs trained in total, resumed ones
+        included), ``history`` (per validated epoch of this call: ``epoch``, ``valid_score``, ``train_loss``,
+        ``elapsed_s`` since this call started training), ``train_time_s`` (this call's), ``all_segments`` (the
+        ``history`` and ``train_time_s`` of the whole run, earlier segments of a resumed run included, their
+        ``elapsed_s`` counted from the start of the first), ``checkpoint``, ``config`` (resolved, plain types) and
+        ``n_train_samples``.
+
+    Raises:
+        FileNotFoundError, ValueError: a bad config (:func:`~recsys.config.build_config`) or ``resume`` checkpoint
+            (:func:`read_checkpoint`, or weights that do not fit the model).
     """
     model_cls = get_model(model)
     config = build_config(model_cls, dataset, config_dict, config_files)
+    checkpoint = read_checkpoint(resume, config) if resume is not None else {}
     tmp_dir = None
     if out_dir is None:
         tmp_dir = tempfile.TemporaryDirectory(prefix='recsys-')
@@ -195,11 +262,19 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
         trainer = trainer_for(net)(config, net)
         best_path, last_path = out / 'model.pth', out / 'last.pth'
         if resume is not None:
-            trainer.resume_checkpoint(str(resume))
+            try:
+                trainer.resume_checkpoint(str(resume))
+            except (RuntimeError, KeyError, ValueError) as err:  # another architecture, item count or optimiser
+                raise ValueError(f"Cannot resume: {resume} does not fit this run's model "
+                                 f"({_first_line(err)})") from err
         trainer.saved_model_file = str(best_path)
 
+        earlier, before = _earlier_segments(resume, checkpoint) if resume is not None else ([], 0.0)
         history: List[Dict[str, Any]] = []
         start = time.perf_counter()
+
+        def whole_run() -> List[Dict[str, Any]]:
+            return earlier + [dict(h, elapsed_s=before + h['elapsed_s']) for h in history]
 
         def on_epoch(epoch_idx: int, valid_score: float) -> None:
             record = {'epoch': int(epoch_idx), 'valid_score': float(valid_score),
@@ -207,12 +282,15 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
                       'elapsed_s': time.perf_counter() - start}
             history.append(record)
             if saved:
-                trainer._save_checkpoint(epoch_idx, verbose=False, saved_model_file=str(last_path))
+                trainer._save_checkpoint(epoch_idx, verbose=False, saved_model_file=str(last_path),
+                                         history=whole_run(), train_seconds=before + record['elapsed_s'])
             if epoch_callback is not None:
                 epoch_callback(record)
 
+        # with nothing left to train, RecBole's fit() would save the current weights as the best checkpoint
+        fit_saves = saved and trainer.start_epoch < trainer.epochs
         with flush_denormals():  # as graphcl.train.fit: subnormals flushed while training (docs/speed.md)
-            best_score, _ = trainer.fit(train_data, valid_data, saved=saved,
+            best_score, _ = trainer.fit(train_data, valid_data, saved=fit_saves,
                                         show_progress=bool(config['show_progress']), callback_fn=on_epoch)
         train_time = time.perf_counter() - start
         load_best = saved and best_path.is_file()
@@ -221,9 +299,10 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
         if export_topk_k:
             export_topk(net, test_data, int(export_topk_k), out / 'topk.tsv')
         best_epoch = None
-        if history:
-            scores = [h['valid_score'] for h in history]
-            best_epoch = history[int(np.argmax(scores) if config['valid_metric_bigger'] else np.argmin(scores))][
+        every = whole_run()
+        if every:
+            scores = [h['valid_score'] for h in every]
+            best_epoch = every[int(np.argmax(scores) if config['valid_metric_bigger'] else np.argmin(scores))][
                 'epoch']
         return {
             'model': model_cls.__name__,
@@ -235,6 +314,7 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             'epochs_run': (max(trainer.train_loss_dict) + 1) if trainer.train_loss_dict else trainer.start_epoch,
             'history': history,
             'train_time_s': train_time,
+            'all_segments': {'history': every, 'train_time_s': before + train_time},
             'checkpoint': str(best_path) if (load_best and tmp_dir is None) else None,
             'n_train_samples': len(train_data.dataset),
             'config': to_plain(dict(config.final_config_dict)),

@@ -2,7 +2,6 @@ r"""RecBole Trainer subclasses: atomic checkpoints for every model, MCLRec's met
 intent clustering."""
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Dict, Iterable, Tuple
 
@@ -12,25 +11,35 @@ from recbole.utils import set_color
 from torch.nn.utils.clip_grad import clip_grad_norm_
 from tqdm import tqdm
 
+from graphcl.train import atomic_path
+
 __all__ = ['ICSRecTrainer', 'MCLRecTrainer', 'OptimizerGroup', 'RecTrainer']
 
 
 class RecTrainer(Trainer):
     r"""RecBole's :class:`~recbole.trainer.Trainer` with atomic checkpoint writes (temporary file, then
-    ``os.replace``), so an interrupted run never leaves a truncated ``.pth``. Everything else is RecBole's:
-    one optimiser over all parameters, ``calculate_loss`` per batch, early stopping on ``valid_metric``."""
+    ``os.replace``, file mode following the umask), so an interrupted run never leaves a truncated ``.pth``.
+    Everything else is RecBole's: one optimiser over all parameters, ``calculate_loss`` per batch, early stopping
+    on ``valid_metric``."""
 
     def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
+        r"""Write RecBole's checkpoint of ``epoch`` to ``saved_model_file`` (default: the trainer's), with the other
+        keyword arguments as extra entries (:func:`recsys.pipeline.run` adds ``history`` and ``train_seconds``)."""
+        if not self.config['single_spec'] and self.config['local_rank'] != 0:
+            return
         target = kwargs.pop('saved_model_file', self.saved_model_file)
-        folder = os.path.dirname(os.path.abspath(target))
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f'.{os.path.basename(target)}.{os.getpid()}.tmp')
-        try:
-            super()._save_checkpoint(epoch, verbose=False, saved_model_file=tmp, **kwargs)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        state = {  # RecBole's entries, as its Trainer._save_checkpoint writes them
+            'config': self.config,
+            'epoch': epoch,
+            'cur_step': self.cur_step,
+            'best_valid_score': self.best_valid_score,
+            'state_dict': self.model.state_dict(),
+            'other_parameter': self.model.other_parameter(),
+            'optimizer': self.optimizer.state_dict(),
+            **kwargs,
+        }
+        with atomic_path(target) as tmp:
+            torch.save(state, tmp, pickle_protocol=4)
         if verbose:
             self.logger.info(set_color('Saving current', 'blue') + f': {target}')
 
