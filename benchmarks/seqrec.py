@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--dataset', default='ml-100k', help=f"one of {', '.join(recsys.DATASETS)} (default: ml-100k)")
     p.add_argument('--models', nargs='+', default=DEFAULT_MODELS, help='models; the first is the TTQ reference')
     p.add_argument('--seeds', nargs='+', type=int, default=[2020, 2021, 2022])
-    p.add_argument('--epochs', type=int, help="maximum epochs (default: each model's config, 100)")
+    p.add_argument('--epochs', type=int, help="maximum epochs (default: each model's config: 100, ICSRec 300)")
     p.add_argument('--stride', type=int, default=1,
                    help="our models' train_stride: every S-th prefix, loss at its last S positions (default 1: "
                         "every prefix, as RecBole)")

@@ -33,9 +33,31 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, NamedTuple, Optional, Sequence
 
-__all__ = ['main']
+__all__ = ['MODEL_TABLE', 'ModelEntry', 'main']
+
+
+class ModelEntry(NamedTuple):
+    """Where a model is defined and which trainer runs it, by name only (no import)."""
+    module: str  #: the module that defines the model class (the class is named as the model)
+    trainer: str  #: its Trainer class in :mod:`recsys.trainers`
+
+    @property
+    def origin(self) -> str:
+        """``'RecBole'`` for RecBole's own models, ``'recsys'`` for ours."""
+        return 'RecBole' if self.module.split('.')[0] == 'recbole' else 'recsys'
+
+
+#: The models, by name: :data:`recsys.pipeline.MODELS` and its trainers are built from this table, which lives here,
+#: in a module that imports neither torch nor RecBole, so that ``recsys list`` answers without them.
+MODEL_TABLE: Dict[str, ModelEntry] = {
+    'SASRec': ModelEntry('recbole.model.sequential_recommender', 'RecTrainer'),
+    'SASRecBackbone': ModelEntry('recsys.models', 'RecTrainer'),
+    'CL4SRec': ModelEntry('recsys.models', 'RecTrainer'),
+    'MCLRec': ModelEntry('recsys.models', 'MCLRecTrainer'),
+    'ICSRec': ModelEntry('recsys.models', 'ICSRecTrainer'),
+}
 
 #: What a run writes into its folder (removed first when a run replaces another with ``--overwrite``).
 OUTPUT_FILES = ('args.json', 'metrics.json', 'config.yaml', 'model.pth', 'last.pth', 'log.txt', 'topk.tsv')
@@ -69,11 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _list() -> str:
     from .data import DATASETS, SEQREC_DATASETS, data_root
-    from .pipeline import MODELS, trainer_for
     lines = ['models:']
-    for name, cls in MODELS.items():
-        origin = 'RecBole' if cls.__module__.startswith('recbole') else 'recsys'
-        lines.append(f'  {name:15s} {origin:8s} trainer: {trainer_for(cls).__name__}')
+    for name, entry in MODEL_TABLE.items():
+        lines.append(f'  {name:15s} {entry.origin:8s} trainer: {entry.trainer}')
     lines.append('datasets:')
     root = data_root()
     for name in DATASETS:

@@ -1,7 +1,10 @@
 r"""Make `RecBole 1.2.1 <https://recbole.io>`_ work on today's stack (numpy 2, torch >= 2.6, pandas 3, no ray).
 
 RecBole 1.2.1 (the newest release) was written for numpy 1, torch < 2.6 and pandas < 3. This module patches the
-few places we rely on, once, before anything else touches RecBole; ``import recsys`` applies it.
+few places we rely on, once. ``import recsys`` alone patches nothing (it imports neither torch nor RecBole): the
+patches are applied on first use of our models, i.e. by the first import of one of our modules that uses RecBole
+(``recsys.MCLRec``, ``recsys.run``, ``from recsys.pipeline import ...``). Code that uses RecBole alone, or imports
+RecBole before our models, calls :func:`apply` first.
 
 What is patched and why:
 
@@ -22,7 +25,7 @@ What is patched and why:
 * **autograd anomaly mode**: ``recbole/model/sequential_recommender/sine.py`` calls
   ``torch.autograd.set_detect_anomaly(True)`` at import time, for the whole process (every backward then checks
   every tensor for NaN: training measured 1.4-2x slower). The anomaly setting in force before RecBole's model
-  package is imported is restored afterwards (if RecBole's models were imported before ``recsys``, anomaly
+  package is imported is restored afterwards (if RecBole's models were imported before :func:`apply`, anomaly
   mode is switched off with a warning).
 * **Custom models' defaults**: RecBole's ``Config`` reads a model's defaults from its own
   ``properties/model/<Model>.yaml``, which recsys models do not have, so ``Config(model=MCLRec, dataset=...,

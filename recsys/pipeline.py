@@ -8,6 +8,7 @@ model -> trainer -> full-ranking evaluation.
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import tempfile
@@ -19,29 +20,26 @@ import numpy as np
 import torch
 from recbole.data import create_dataset, data_preparation
 from recbole.data.utils import get_dataloader
-from recbole.model.sequential_recommender import SASRec
 from recbole.utils import init_seed
 
 from graphcl.train import flush_denormals, write_text
 
+from . import trainers
+from .cli import MODEL_TABLE
 from .config import RecsysConfig, build_config, check_config, to_plain, train_stride
-from .models import CL4SRec, ICSRec, MCLRec, SASRecBackbone
-from .trainers import ICSRecTrainer, MCLRecTrainer, RecTrainer
+from .trainers import RecTrainer
 
 __all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'read_checkpoint', 'run', 'sequences_per_batch',
            'strided_samples', 'trainer_for']
 
-#: Model name -> class. ``SASRec`` is RecBole's own, the reference for ``SASRecBackbone``.
-MODELS: Dict[str, type] = {
-    'SASRec': SASRec,
-    'SASRecBackbone': SASRecBackbone,
-    'CL4SRec': CL4SRec,
-    'MCLRec': MCLRec,
-    'ICSRec': ICSRec,
-}
+#: Model name -> class, from :data:`recsys.cli.MODEL_TABLE`. ``SASRec`` is RecBole's own, the reference for
+#: ``SASRecBackbone``.
+MODELS: Dict[str, type] = {name: getattr(importlib.import_module(entry.module), name)
+                           for name, entry in MODEL_TABLE.items()}
 
-#: Model class -> Trainer class, most specific first.
-_TRAINERS: List[Tuple[type, type]] = [(MCLRec, MCLRecTrainer), (ICSRec, ICSRecTrainer)]
+#: Model class -> Trainer class, for the models not trained by RecBole's loop (:class:`RecTrainer`).
+_TRAINERS: List[Tuple[type, type]] = [(MODELS[name], getattr(trainers, entry.trainer))
+                                      for name, entry in MODEL_TABLE.items() if entry.trainer != RecTrainer.__name__]
 
 
 def get_model(name: Union[str, type]) -> type:

@@ -11,7 +11,10 @@ from graphcl.eval.kmeans import kmeans_fit
 from ..losses import SIMILARITIES, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
 
-__all__ = ['ICSRec', 'kmeans']
+__all__ = ['ICSRec', 'POSITIVE_MODES', 'kmeans']
+
+#: Values of the ``same_target_positive`` config key (see :meth:`ICSRec.same_target_positives`).
+POSITIVE_MODES = ('last', 'uniform')
 
 
 def kmeans(x: Tensor, k: int, niter: int = 20, nredo: int = 5, seed: int = 1) -> Tensor:
@@ -40,7 +43,8 @@ class ICSRec(SASRecBackbone):
 
     Training samples are RecBole's prefix subsequences (every prefix of a user's training sequence with its next
     item). For a sample :math:`s` with target :math:`y`, the positive :math:`s^+` is another training subsequence
-    (any user) with the same target, drawn uniformly (the sample itself when it is the only one). With
+    (any user) with the same target: the last one in the training set's order, as the authors' code, or one drawn
+    uniformly per batch (``same_target_positive``; the sample itself when it is the only one). With
     :math:`h = ` encoder output at the last item and :math:`L_{con}` =
     :func:`recsys.losses.sequence_info_nce`:
 
@@ -61,7 +65,9 @@ class ICSRec(SASRecBackbone):
     buffers so it follows the model's device).
 
     Config keys (``recsys/models/ICSRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``tau``, ``sim``,
-    ``n_intents`` (:math:`K`), ``kmeans_niter``, ``kmeans_nredo``, ``fn_mask`` (false-negative masks on/off).
+    ``n_intents`` (:math:`K`), ``kmeans_niter``, ``kmeans_nredo``, ``kmeans_seed`` (faiss seed of every
+    clustering; the authors' code uses 1, ``None`` takes the run's ``seed``), ``fn_mask`` (false-negative masks
+    on/off), ``same_target_positive`` (:data:`POSITIVE_MODES`).
     """
 
     def __init__(self, config: Any, dataset: Any):
@@ -78,7 +84,11 @@ class ICSRec(SASRecBackbone):
         self.kmeans_niter = int(_cfg(config, 'kmeans_niter', 20))
         self.kmeans_nredo = int(_cfg(config, 'kmeans_nredo', 5))
         self.fn_mask = bool(_cfg(config, 'fn_mask', True))
-        self.kmeans_seed = int(_cfg(config, 'seed', 1))
+        self.kmeans_seed = int(_cfg(config, 'kmeans_seed', _cfg(config, 'seed', 1)))
+        self.same_target_positive = str(_cfg(config, 'same_target_positive', 'last'))
+        if self.same_target_positive not in POSITIVE_MODES:
+            raise ValueError(f"Expected 'same_target_positive' to be one of {POSITIVE_MODES} "
+                             f"(got '{self.same_target_positive}')")
 
         inter = dataset.inter_feat
         seqs = inter[self.ITEM_SEQ].long()
@@ -92,30 +102,58 @@ class ICSRec(SASRecBackbone):
         self.register_buffer('train_len', lengths, persistent=False)
         self.register_buffer('target_order', order, persistent=False)
         self.register_buffer('target_offsets', offsets, persistent=False)
+        last_row, last_other_row = self._last_rows(seqs, lengths, targets, order, offsets)
+        self.register_buffer('target_last_row', last_row, persistent=False)
+        self.register_buffer('target_last_other_row', last_other_row, persistent=False)
         self.register_buffer('intent_centroids', torch.empty(0, self.hidden_size), persistent=False)
         self.register_buffer('intent_vectors', torch.empty(0, self.hidden_size), persistent=False)
 
     # ----------------------------------------------------------------- coarse-grain positives
+    @staticmethod
+    def _last_rows(seqs: Tensor, lengths: Tensor, targets: Tensor, order: Tensor,
+                   offsets: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Per target item: the last training row with that target, and the last one whose subsequence differs
+        from that row's (``-1`` where there is none); rows in the training set's order."""
+        rows = torch.cat([order, order.new_full((1,), -1)])  # rows[-1] == -1: "none"
+        group = targets[order]  # target of each row, rows sorted by target (stable)
+        last = offsets[1:] - 1  # sorted position of each target's last row, -1 if none
+        ref = rows[last[group]]
+        differs = (lengths[order] != lengths[ref]) | (seqs[order] != seqs[ref]).any(dim=1)
+        position = torch.where(differs, torch.arange(order.numel()), torch.full_like(order, -1))
+        last_other = torch.full_like(last, -1).scatter_reduce(0, group, position, 'amax')
+        return rows[last], rows[last_other]
+
     def same_target_positives(self, item_seq: Tensor, item_seq_len: Tensor, target: Tensor,
                               generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
         r"""A training subsequence with the same target for each row, different from the row's own sequence
-        whenever one exists; otherwise the row itself. Returns ``(seq [B, L], len [B])``."""
+        whenever one exists; otherwise the row itself. Returns ``(seq [B, L], len [B])``.
+
+        ``same_target_positive: last`` (the authors' code) takes the last such subsequence in the training set's
+        order (users in the data's order, shorter prefixes first, as the authors' segmented file), the same one
+        at every epoch; ``uniform`` draws one uniformly at each call (``generator`` drives the draw)."""
         target = target.long()
         inside = target < self.target_offsets.numel() - 1
         safe_target = torch.where(inside, target, torch.zeros_like(target))
         start = self.target_offsets[safe_target]
         count = torch.where(inside, self.target_offsets[safe_target + 1] - start, torch.zeros_like(start))
         has = count > 0
-        n = torch.clamp(count, min=1)
-        u = torch.rand(target.shape, generator=generator, device=target.device)
-        r = torch.minimum((u * n).long(), n - 1)
-        first = self.target_order[torch.where(has, start + r, torch.zeros_like(start))]
+        if self.same_target_positive == 'last':
+            first = torch.clamp(self.target_last_row[safe_target], min=0)  # any row where the target has none
+            second = self.target_last_other_row[safe_target]
+            has_second = second >= 0
+            second = torch.clamp(second, min=0)
+        else:
+            n = torch.clamp(count, min=1)
+            u = torch.rand(target.shape, generator=generator, device=target.device)
+            r = torch.minimum((u * n).long(), n - 1)
+            first = self.target_order[torch.where(has, start + r, torch.zeros_like(start))]
+            # Redraw once among the other count - 1 candidates when the draw is the anchor's own sequence.
+            u2 = torch.rand(target.shape, generator=generator, device=target.device)
+            shift = 1 + torch.minimum((u2 * torch.clamp(n - 1, min=1)).long(), torch.clamp(n - 2, min=0))
+            second = self.target_order[torch.where(has, start + (r + shift) % n, torch.zeros_like(start))]
+            has_second = count > 1
         same = (self.train_len[first] == item_seq_len) & (self.train_seq[first] == item_seq).all(dim=1)
-        # Redraw once among the other count - 1 candidates when the draw is the anchor's own sequence.
-        u2 = torch.rand(target.shape, generator=generator, device=target.device)
-        shift = 1 + torch.minimum((u2 * torch.clamp(n - 1, min=1)).long(), torch.clamp(n - 2, min=0))
-        second = self.target_order[torch.where(has, start + (r + shift) % n, torch.zeros_like(start))]
-        pick = torch.where(same & (count > 1), second, first)
+        pick = torch.where(same & has_second, second, first)
         seq = torch.where(has.unsqueeze(1), self.train_seq[pick], item_seq)
         length = torch.where(has, self.train_len[pick], item_seq_len)
         return seq, length

@@ -77,29 +77,34 @@ class MCLRec(SASRecBackbone):
     .. math::
         L_{cl1} = L_{con}(h_1, h_2), \quad L_{cl2} = L_{con}(z_1, z_2) + L_{con}(h_1, z_2) + L_{con}(h_2, z_1)
 
-        L_0 = L_{rec} + \lambda L_{cl1} + \beta L_{cl2} + \gamma R \quad\text{(encoder)}, \qquad
-        L_1 = L_{cl2} + \gamma R \quad\text{(augmenters)}
+        L_0 = L_{rec} + \lambda L_{cl1} + \beta L_{cl2} + w_0 R \quad\text{(encoder)}, \qquad
+        L_1 = L_{cl2} + w_1 R \quad\text{(augmenters)}
 
-    with :math:`\gamma = 0.1\beta` unless ``gamma`` is set. The meta update (three optimiser steps per batch:
+    with the authors' code's weights by default: :math:`w_0 = 0.1\beta` (``encoder_reg_weight``; their encoder
+    steps add :math:`\beta (L_{cl2} + 0.1 R)`) and :math:`w_1 = 0.1` (``augmenter_reg_weight``; their augmenter
+    step adds :math:`L_{cl2} + 0.1 R`, without :math:`\beta`). The meta update (three optimiser steps per batch:
     encoder on :math:`L_0`, augmenters on :math:`L_1`, encoder on :math:`L_0`) lives in
     :class:`recsys.trainers.MCLRecTrainer`; ``joint: True`` trains everything with one optimiser on :math:`L_0`.
     The views of a batch are drawn once (:meth:`make_views`) and shared by the three steps, as in the authors'
-    code where the data loader makes them. Note: the authors' code weighs :math:`R` in :math:`L_1` by :math:`0.1`
-    rather than :math:`0.1\beta`; set ``gamma`` to reproduce either.
+    code where the data loader makes them.
 
-    Config keys (``recsys/models/MCLRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``gamma``, ``use_rl``
-    (use :math:`R`), ``reg_mode`` (``'code'``: :math:`R` per anchor row summed over the three pairs of
-    :math:`L_{cl2}`; ``'paper'``: batch-level on :math:`(z_1, z_2)`), ``tau``, ``sim``, ``augmenter_sizes``,
-    ``crop_eta``, ``mask_gamma``, ``reorder_beta``, ``aug_ops``, ``mask_token``, ``joint``,
-    ``augmenter_learning_rate``.
+    Config keys (``recsys/models/MCLRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``encoder_reg_weight``,
+    ``augmenter_reg_weight``, ``use_rl`` (use :math:`R`), ``reg_mode`` (``'code'``: :math:`R` per anchor row summed
+    over the three pairs of :math:`L_{cl2}`; ``'paper'``: batch-level on :math:`(z_1, z_2)`), ``tau``, ``sim``,
+    ``augmenter_sizes``, ``crop_eta``, ``mask_gamma``, ``reorder_beta``, ``aug_ops``, ``mask_token``, ``joint``,
+    ``augmenter_learning_rate``. The model's YAML also sets the authors' early-stopping metric,
+    ``valid_metric: MRR@10``.
     """
 
     def __init__(self, config: Any, dataset: Any):
         super().__init__(config, dataset)
         self.lmd = float(_cfg(config, 'lmd', 0.0))
         self.beta = float(_cfg(config, 'beta', 0.1))
-        gamma = config['gamma']
-        self.gamma = 0.1 * self.beta if gamma is None else float(gamma)
+        if config['gamma'] is not None:
+            raise ValueError(f"'gamma' is no longer read: set 'encoder_reg_weight' and 'augmenter_reg_weight', the "
+                             f"weights of R in the encoder and augmenter losses (got gamma={config['gamma']})")
+        self.encoder_reg_weight = float(_cfg(config, 'encoder_reg_weight', 0.1 * self.beta))
+        self.augmenter_reg_weight = float(_cfg(config, 'augmenter_reg_weight', 0.1))
         self.use_rl = bool(_cfg(config, 'use_rl', True))
         self.reg_mode = str(_cfg(config, 'reg_mode', 'code'))
         if self.reg_mode not in REG_MODES:
@@ -169,24 +174,25 @@ class MCLRec(SASRecBackbone):
         return cl2, reg
 
     def encoder_loss(self, interaction: Any, views: Views) -> Tensor:
-        r""":math:`L_0 = L_{rec} + \lambda L_{cl1} + \beta L_{cl2} + \gamma R`."""
+        r""":math:`L_0 = L_{rec} + \lambda L_{cl1} + \beta L_{cl2} + w_0 R` (:math:`w_0` = ``encoder_reg_weight``)."""
         loss, _ = self.rec_loss(interaction)
         seq1, len1, seq2, len2 = views
         h1, h2 = self.forward(seq1, len1), self.forward(seq2, len2)
         if self.lmd != 0:
             loss = loss + self.lmd * self._con(h1, h2)
-        if self.beta != 0 or (self.use_rl and self.gamma != 0):
+        if self.beta != 0 or (self.use_rl and self.encoder_reg_weight != 0):
             cl2, reg = self.contrast_terms(h1, h2)
-            loss = loss + self.beta * cl2 + self.gamma * reg
+            loss = loss + self.beta * cl2 + self.encoder_reg_weight * reg
         return loss
 
     def augmenter_loss(self, interaction: Any, views: Views) -> Tensor:
-        r""":math:`L_1 = L_{cl2} + \gamma R`, with the encoder outputs computed without gradient."""
+        r""":math:`L_1 = L_{cl2} + w_1 R` (:math:`w_1` = ``augmenter_reg_weight``), with the encoder outputs computed
+        without gradient."""
         seq1, len1, seq2, len2 = views
         with torch.no_grad():
             h1, h2 = self.forward(seq1, len1), self.forward(seq2, len2)
         cl2, reg = self.contrast_terms(h1, h2)
-        return cl2 + self.gamma * reg
+        return cl2 + self.augmenter_reg_weight * reg
 
     def calculate_loss(self, interaction: Any) -> Tensor:
         """:math:`L_0` on freshly drawn views (used by the joint variant and by RecBole's stock Trainer)."""

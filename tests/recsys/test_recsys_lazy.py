@@ -53,3 +53,23 @@ def test_every_public_name_resolves():
     assert recsys.MCLRec is recsys.models.MCLRec and recsys.run is recsys.pipeline.run
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         recsys.nothing
+
+
+def test_list_imports_neither_torch_nor_recbole():
+    """`recsys list` reads the light model table (recsys.cli.MODEL_TABLE), not the model classes."""
+    out = _python("import sys\n"
+                  "from recsys.cli import main\n"
+                  "main(['list'])\n"
+                  f"print('IMPORTED', {_HEAVY})\n")
+    assert 'MCLRec          recsys   trainer: MCLRecTrainer' in out and 'IMPORTED []' in out, out[-500:]
+
+
+def test_model_table_matches_the_model_classes():
+    from recsys.cli import MODEL_TABLE
+    assert list(recsys.MODELS) == list(MODEL_TABLE) == ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
+    for name, entry in MODEL_TABLE.items():
+        cls = recsys.MODELS[name]
+        assert cls.__name__ == name and cls.__module__.startswith(entry.module + '.')
+        assert recsys.trainer_for(cls).__name__ == entry.trainer
+        assert entry.origin == ('RecBole' if cls.__module__.startswith('recbole.') else 'recsys')
+    assert recsys.MODELS['SASRec'].__module__ == 'recbole.model.sequential_recommender.sasrec'

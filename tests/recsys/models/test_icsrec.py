@@ -21,11 +21,14 @@ class _Dataset:
         return self.n_items
 
 
-def _tiny_icsrec(**extra):
-    # six training subsequences; targets: 5 (rows 0, 1, 3), 7 (row 2, unique), 9 (rows 4, 5)
+def _tiny_icsrec(duplicate=False, **extra):
+    # six training subsequences; targets: 5 (rows 0, 1, 3), 7 (row 2, unique), 9 (rows 4, 5);
+    # with duplicate=True a seventh, row 6, repeats row 3 (another user's identical subsequence, target 5)
     seq = torch.tensor([[1, 2, 0, 0], [3, 0, 0, 0], [1, 2, 5, 0], [2, 4, 1, 0], [6, 0, 0, 0], [6, 8, 0, 0]])
     inter = {'item_id_list': seq, 'item_length': torch.tensor([2, 1, 3, 3, 1, 2]),
              'item_id': torch.tensor([5, 5, 7, 5, 9, 9])}
+    if duplicate:
+        inter = {k: torch.cat([v, v[3:4]]) for k, v in inter.items()}
     config = _Config(USER_ID_FIELD='user_id', ITEM_ID_FIELD='item_id', LIST_SUFFIX='_list',
                      ITEM_LIST_LENGTH_FIELD='item_length', NEG_PREFIX='neg_', MAX_ITEM_LIST_LENGTH=4,
                      device=torch.device('cpu'), n_layers=1, n_heads=1, hidden_size=8, inner_size=8,
@@ -33,8 +36,26 @@ def _tiny_icsrec(**extra):
     return ICSRec(config, _Dataset(inter, 10)), inter
 
 
-def test_same_target_positive_lookup():
-    model, inter = _tiny_icsrec()
+def test_same_target_positive_is_the_last_other_one():
+    """The authors' choice (``same_target_positive: last``, the default): the last subsequence in the training
+    order with the anchor's target whose items differ from the anchor's, the same at every call."""
+    model, inter = _tiny_icsrec(duplicate=True)
+    assert model.same_target_positive == 'last'
+    seq, length, target = inter['item_id_list'], inter['item_length'], inter['item_id']
+    # row 3 and row 6 are the same sequence: each skips the other, and row 1 is the last other one
+    expected = [6, 6, 2, 1, 5, 4, 1]
+    for seed in range(5):
+        pos_seq, pos_len = model.same_target_positives(seq, length, target,
+                                                       generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(pos_seq, seq[expected]) and torch.equal(pos_len, length[expected])
+    out_seq, out_len = model.same_target_positives(seq[:1], length[:1], torch.tensor([8]))  # unseen: itself
+    assert torch.equal(out_seq, seq[:1]) and torch.equal(out_len, length[:1])
+    with pytest.raises(ValueError, match=r"'same_target_positive' to be one of \('last', 'uniform'\) \(got 'first'\)"):
+        _tiny_icsrec(same_target_positive='first')
+
+
+def test_same_target_positive_uniform_draw():
+    model, inter = _tiny_icsrec(same_target_positive='uniform')
     seq, length, target = inter['item_id_list'], inter['item_length'], inter['item_id']
     rows = {tuple(r.tolist()): i for i, r in enumerate(seq)}
     seen = {i: set() for i in range(6)}
@@ -69,7 +90,7 @@ def test_false_negative_mask_in_the_coarse_loss(monkeypatch):
     s = z @ z.t()
     by_hand = -(s[0, 3] - torch.logsumexp(s[0, [2, 3, 5]], 0))  # positive 3; negatives: target-7 views 2 and 5
     per_view = sequence_info_nce(h1, h2, labels=torch.tensor([5, 5, 7]), reduction='none')
-    assert per_view[0].item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert per_view[0].item() == pytest.approx(by_hand.item(), rel=1e-5, abs=1e-6)  # float32 near 0
     model.fn_mask = False
     assert model.calculate_loss(batch).item() == pytest.approx((rec + sequence_info_nce(h1, h2)).item(), rel=1e-5)
 
@@ -104,6 +125,23 @@ def test_kmeans_recovers_separated_clusters():
     assert kmeans(x[:3], 8).shape == (3, 2)  # K capped at N
     with pytest.raises(ValueError, match="'k' >= 1"):
         kmeans(x, 0)
+
+
+def test_kmeans_seed_is_the_authors_unless_set(tiny, tiny_data, monkeypatch):
+    """The authors' code seeds every clustering with 1 (``kmeans_seed: 1``); ``kmeans_seed: ~`` takes the run's."""
+    import recsys.models.icsrec as icsrec
+    seeds = []
+    monkeypatch.setattr(icsrec, 'kmeans', lambda x, k, niter, nredo, seed: seeds.append(seed) or x[:k])
+    for kmeans_seed, expected in ((1, 1), (None, 7), (3, 3)):
+        config = build_config(ICSRec, 'ml-100k', dict(tiny, seed=7, kmeans_seed=kmeans_seed))
+        ICSRec(config, tiny_data[2].dataset).fit_intents()
+        assert seeds.pop() == expected
+    assert build_config(ICSRec, 'ml-100k', dict(tiny, seed=7))['kmeans_seed'] == 1
+
+
+def test_training_schedule_is_the_authors():
+    config = build_config(ICSRec, 'ml-100k', {'device': 'cpu'})
+    assert (config['epochs'], config['stopping_step'], config['valid_metric']) == (300, 40, 'NDCG@20')
 
 
 def test_built_on_recbole_training_data(tiny, tiny_data):
