@@ -6,9 +6,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..nn import BackboneEncoder
-from .pot_bounds import AdjacencyBounds, compactness_lower_bound, view_compactness_lower_bound
+from .pot_bounds import (AdjacencyBounds, compactness_lower_bound, reference_compactness_score,
+                         view_compactness_lower_bound)
 
-__all__ = ["compactness_weights", "node_compactness", "pot_loss"]
+__all__ = ["POT_BOUNDS", "compactness_weights", "node_compactness", "pot_loss"]
+
+#: What :func:`pot_loss` pushes up: ``"view"`` (the relaxed compactness of the view's own graph), ``"certified"``
+#: (the lower bound over every allowed graph), ``"reference"`` (the POT code's score, not a bound).
+POT_BOUNDS = ("view", "certified", "reference")
 
 
 def compactness_weights(other: Tensor) -> Tensor:
@@ -28,8 +33,8 @@ def node_compactness(h: Tensor, other: Tensor) -> Tensor:
 
 
 def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other: Tensor,
-             targets: Tensor | None = None, intercept: str = "chord", view_edge_index: Tensor | None = None
-             ) -> Tensor:
+             targets: Tensor | None = None, intercept: str = "chord", bound: str = "view",
+             view_edge_index: Tensor | None = None, train_edge_index: Tensor | None = None) -> Tensor:
     r"""POT's loss for one view, from `"Provable Training for Graph Contrastive Learning"
     <https://arxiv.org/abs/2309.13944>`_ (Yu et al., NeurIPS 2023):
 
@@ -37,16 +42,26 @@ def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other
         \mathcal{L}_{POT} = \frac{1}{|T|}\sum_{i \in T} \mathrm{BCE}\big(\sigma(\tilde f_i), 1\big)
         = \frac{1}{|T|}\sum_{i \in T} \log\big(1 + e^{-\tilde f_i}\big)
 
-    with :math:`\tilde f_i` a lower bound of node :math:`i`'s compactness: over every graph the view's edge dropping
-    allows (:func:`~graphcl.losses.pot_bounds.compactness_lower_bound`), or, given ``view_edge_index``, on the view's
-    own graph with relaxations valid for all of them (the POT code's signal,
-    :func:`~graphcl.losses.pot_bounds.view_compactness_lower_bound`); the view's features ``x``, and the weights
-    :math:`c` from the other view's embeddings ``other`` of the targets :math:`T` (rows of ``other``; all nodes when
+    with :math:`\tilde f_i` a lower bound of node :math:`i`'s compactness, by ``bound``: ``"view"``, on the view's
+    own graph ``view_edge_index`` with relaxations valid for every graph the view's edge dropping allows
+    (:func:`~graphcl.losses.pot_bounds.view_compactness_lower_bound`); ``"certified"``, over all of them at once
+    (:func:`~graphcl.losses.pot_bounds.compactness_lower_bound`); ``"reference"``, the POT code's score (not a
+    bound; also needs the clean ``train_edge_index``; all nodes). ``x``: the view's features; the weights :math:`c`
+    come from the other view's embeddings ``other`` of the targets :math:`T` (rows of ``other``; all nodes when
     ``targets`` is None). A method adds it as :math:`(1 - \kappa)\mathcal{L} + \kappa \mathcal{L}_{POT}`.
     """
+    if bound not in POT_BOUNDS:
+        raise ValueError(f"Expected 'pot_bound' to be one of {POT_BOUNDS} (got {bound!r})")
+    if bound != "certified" and view_edge_index is None:
+        raise ValueError(f"pot_bound {bound!r} needs the view's graph (view_edge_index)")
     weights = compactness_weights(other)
-    if view_edge_index is None:
-        bound = compactness_lower_bound(encoder, x, bounds, weights, targets, intercept)
+    if bound == "certified":
+        score = compactness_lower_bound(encoder, x, bounds, weights, targets, intercept)
+    elif bound == "view":
+        score = view_compactness_lower_bound(encoder, x, view_edge_index, bounds, weights, targets, intercept)
     else:
-        bound = view_compactness_lower_bound(encoder, x, view_edge_index, bounds, weights, targets, intercept)
-    return F.binary_cross_entropy_with_logits(bound, torch.ones_like(bound))
+        if targets is not None or train_edge_index is None:
+            raise ValueError("pot_bound 'reference' scores all nodes and needs the clean graph (train_edge_index); "
+                             "set pot_batch to null")
+        score = reference_compactness_score(encoder, x, view_edge_index, train_edge_index, bounds, weights)
+    return F.binary_cross_entropy_with_logits(score, torch.ones_like(score))

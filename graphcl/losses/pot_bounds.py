@@ -185,9 +185,9 @@ def relaxation(lower: Tensor, upper: Tensor, a: Tensor | float, intercept: str =
     convex = (a <= 1).to(lower.dtype)
     top = chord
     if intercept == "reference":
-        usable = ((a >= 0) & (a <= 1)).to(lower.dtype)
-        reference = product / (hi - a * lo).clamp(min=torch.finfo(lower.dtype).tiny)
-        top = usable * reference + (1 - usable) * chord
+        usable = (a >= 0) & (a <= 1)
+        reference = product / torch.where(usable, hi - a * lo, width).clamp(min=torch.finfo(lower.dtype).tiny)
+        top = torch.where(usable, reference, chord)
     return slope, (1 - convex) * chord, convex * top
 
 
@@ -351,3 +351,49 @@ def view_compactness_lower_bound(encoder: BackboneEncoder, x: Tensor, edge_index
     g = lam @ encoder.convs[last].lin.weight
     return (const + (g * mixed[:, :d]).sum(-1) + (g.clamp(min=0) * mixed[:, d:2 * d]).sum(-1)
             + (g.clamp(max=0) * mixed[:, 2 * d:]).sum(-1))
+
+
+def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index: Tensor, train_edge_index: Tensor,
+                                bounds: AdjacencyBounds, weights: Tensor) -> Tensor:
+    r"""The score the POT code trains on (``GRACE/model.py`` ``pot_loss`` with ``my_utils.get_crown_weights``), kept
+    to reproduce it: **not a bound** in general (``docs/pot.md``). Two-layer encoders only, all nodes.
+
+    Differences from :func:`view_compactness_lower_bound`: :math:`\hat A^L` keeps only the diagonal; the second layer's
+    pre-activation bounds come from the clean graph's first-layer output :math:`H = \sigma(\hat A X W_1 + b_1)`
+    (``train_edge_index``); both relaxations use the POT code's intercept; the first layer's relaxation of target
+    :math:`i` uses node :math:`i`'s own bounds for all its neighbours, the back-substituted weights of node :math:`j`
+    are applied to node :math:`j`'s own features, and the intercepts are multiplied by the slopes:
+
+    .. math::
+        s_i = \big(\hat A_v (\hat A_v\, u + \tilde b_1)\big)_i + \tilde b_{2,i},\quad
+        u_j = \Lambda^{(1)}_j{}^\top (X W_1)_j,\quad
+        \tilde b_{1,j} = \Lambda^{(1)}_j{}^\top (\Delta^{(1)}_j + b_1),\quad
+        \tilde b_{2,i} = \Lambda^{(2)}_i{}^\top (\Delta^{(2)}_i + b_2)
+
+    with :math:`\Lambda^{(2)} = \lambda^{(2)} \odot c`, :math:`\Lambda^{(1)} = \lambda^{(1)} \odot (\Lambda^{(2)} W_2)`.
+    """
+    if len(encoder.convs) != 2:
+        raise ValueError(f"pot_bound 'reference' reproduces the POT code, which takes 2-layer encoders only "
+                         f"(got {len(encoder.convs)} layers)")
+    conv1, conv2 = encoder.convs
+    a1, a2 = activation_slope(_activation(encoder, 0)), activation_slope(_activation(encoder, 1))
+    diagonal = AdjacencyBounds(bounds.dst, bounds.src, torch.where(bounds.dst == bounds.src, bounds.lower,
+                                                                     torch.zeros_like(bounds.lower)),
+                               bounds.upper, bounds.budget, bounds.num_nodes)
+    xw = conv1.lin(x)
+    z1 = _pre_activation(conv1, 0, _interval_product(diagonal, xw, xw))
+    clean = _act(conv1(x, train_edge_index), a1)
+    hw = conv2.lin(clean)
+    z2 = _pre_activation(conv2, 0, _interval_product(diagonal, hw, hw))  # k=0: bias only, as the POT code
+    slope2, _, top2 = relaxation(*z2, a2, "reference")
+    lam2 = slope2 * weights
+    b2 = conv2.bias if conv2.bias is not None else torch.zeros_like(lam2[0])
+    score2 = (lam2 * (torch.where(weights >= 0, torch.zeros_like(top2), top2) + b2)).sum(-1)
+    g = lam2 @ conv2.lin.weight
+    slope1, _, top1 = relaxation(*z1, a1, "reference")
+    lam1 = slope1 * g
+    b1 = conv1.bias if conv1.bias is not None else torch.zeros_like(lam1[0])
+    score1 = (lam1 * (torch.where(g >= 0, torch.zeros_like(top1), top1) + b1)).sum(-1)
+    adjacency = view_adjacency(edge_index, bounds.num_nodes, xw.dtype)
+    u = (lam1 * xw).sum(-1, keepdim=True)
+    return (spmm(adjacency, spmm(adjacency, u) + score1.unsqueeze(-1))).squeeze(-1) + score2

@@ -13,14 +13,11 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ..losses.pot import pot_loss
+from ..losses.pot import POT_BOUNDS, pot_loss
 from ..losses.pot_bounds import INTERCEPTS, AdjacencyBounds, check_pot_encoder
 from ..nn import BackboneEncoder
 
-__all__ = ["POT_BOUNDS", "POTRegulariser", "pot_defaults"]
-
-#: Values of ``pot_bound``.
-POT_BOUNDS = ("view", "certified")
+__all__ = ["POTRegulariser", "pot_defaults"]
 
 
 def pot_defaults(kappa: float) -> dict[str, Any]:
@@ -34,8 +31,8 @@ def pot_defaults(kappa: float) -> dict[str, Any]:
         "pot_intercept": "chord",  # (str) upper line of an unstable ReLU/PReLU: chord (tight) or reference (the POT
                                    #       code's looser intercept (a - 1) u l / (u - a l)); both sound
         "pot_bound": "view",      # (str) view: the relaxed compactness of each view's own graph, relaxations valid for
-                                  #       every allowed graph (the POT code's signal); certified: the lower bound over
-                                  #       every allowed graph at once (looser)
+                                  #       every allowed graph; certified: the lower bound over every allowed graph at
+                                  #       once; reference: the POT code's score (not a bound; 2 layers, all nodes)
     }
 
 
@@ -59,13 +56,16 @@ class POTRegulariser:
             raise ValueError(f"Expected 'pot_intercept' to be one of {INTERCEPTS} (got {intercept!r})")
         if config["pot_bound"] not in POT_BOUNDS:
             raise ValueError(f"Expected 'pot_bound' to be one of {POT_BOUNDS} (got {config['pot_bound']!r})")
-        self.certified = config["pot_bound"] == "certified"
+        if config["pot_bound"] == "reference" and (batch is not None or len(encoder.convs) != 2):
+            raise ValueError("pot_bound 'reference' reproduces the POT code: a 2-layer encoder and pot_batch null")
+        self.bound = config["pot_bound"]
         if num_nodes < 2:
             raise ValueError(f"POT needs a graph with at least 2 nodes (got {num_nodes})")
         check_pot_encoder(encoder)
         self.kappa, self.intercept = float(kappa), intercept
         self.batch = None if batch is None or int(batch) >= num_nodes else int(batch)
         self.encoder, self.num_nodes, self.generator = encoder, num_nodes, generator
+        self.edge_index = edge_index
         self.bounds = [AdjacencyBounds.from_drops(edge_index, num_nodes, p) for p in drop_probs]
 
     def targets(self) -> Tensor | None:
@@ -82,6 +82,6 @@ class POTRegulariser:
             raise ValueError(f"Expected {len(self.bounds)} views for POT (got {len(views)})")
         targets = self.targets()
         terms = [pot_loss(self.encoder, view.x, b, other if targets is None else other[targets], targets,
-                          self.intercept, None if self.certified else view.edge_index)
+                          self.intercept, self.bound, view.edge_index, self.edge_index)
                  for view, b, other in zip(views, self.bounds, partners)]
         return (1 - self.kappa) * loss + self.kappa * torch.stack(terms).mean()

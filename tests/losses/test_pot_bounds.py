@@ -162,7 +162,7 @@ def test_compactness_weights_formula():
 def test_pot_loss_is_softplus_of_minus_the_bound_and_has_gradients(at_view):
     _, edge_index, drop_prob, enc, x, other = _random_case(3, 7, 2, "prelu", 0.5, False)
     bounds = AdjacencyBounds.from_drops(edge_index, 7, drop_prob, dtype=torch.float64)
-    loss = pot_loss(enc, x, bounds, other, view_edge_index=edge_index if at_view else None)
+    loss = pot_loss(enc, x, bounds, other, bound="view" if at_view else "certified", view_edge_index=edge_index)
     with torch.no_grad():
         weights = compactness_weights(other)
         bound = view_compactness_lower_bound(enc, x, edge_index, bounds, weights) if at_view else \
@@ -184,3 +184,62 @@ def test_unsupported_encoders_and_activations_are_refused():
     with pytest.raises(ValueError, match="training mode"):
         activation_slope(torch.nn.RReLU().train())
     assert activation_slope(torch.nn.RReLU(0.1, 0.3).eval()) == pytest.approx(0.2)
+
+
+def _reference_score_dense(enc, x, edge_index, view_edge_index, p, weights):
+    """The POT code's score written as its GRACE/model.py pot_loss does it: dense N x N bound matrices, clean layer-1
+    output for the layer-2 bounds, get_alpha_beta / get_crown_weights, and An_ptb applied twice."""
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.utils import degree, to_dense_adj
+    n = x.shape[0]
+    deg = degree(edge_index[1], n).double()
+    degs_tilde = deg + 1
+    max_delete = torch.minimum((degs_tilde - 2).clamp(min=0), torch.round(p * deg))
+    s = 1 / torch.sqrt(degs_tilde - max_delete)
+    a_tilde = to_dense_adj(edge_index, max_num_nodes=n)[0].double() + torch.eye(n, dtype=torch.float64)
+    a_upper = torch.where(a_tilde > 0, s[:, None] * s[None, :], torch.zeros_like(a_tilde))
+    a_lower = torch.diag(1 / degs_tilde)
+    act = enc.acts[0]
+    alpha = act.weight.item() if isinstance(act, torch.nn.PReLU) else 0.0
+    c1, c2 = enc.convs
+    xw = c1.lin(x)
+    mid, rad = (a_upper + a_lower) / 2, (a_upper - a_lower) / 2
+    z1_u, z1_l = mid @ xw + rad @ xw.abs() + c1.bias, mid @ xw - rad @ xw.abs() + c1.bias
+    hw = c2.lin(enc.acts[0](c1(x, edge_index)))
+    z2_u, z2_l = mid @ hw + rad @ hw.abs() + c2.bias, mid @ hw - rad @ hw.abs() + c2.bias
+
+    def alpha_beta(l, u):
+        al = torch.where(l >= 0, torch.ones_like(l), torch.where(u <= 0, torch.full_like(l, alpha), (u - alpha * l) / (u - l)))
+        unstable = (l < 0) & (u > 0)
+        bu = torch.where(unstable, (alpha - 1) * u * l / (u - alpha * l), torch.zeros_like(l))
+        return al, bu
+
+    al2, bu2 = alpha_beta(z2_l, z2_u)
+    al1, bu1 = alpha_beta(z1_l, z1_u)
+    lam2 = al2 * weights
+    w2t = lam2 @ c2.lin.weight
+    b2t = (lam2 * (torch.where(weights >= 0, torch.zeros_like(bu2), bu2) + c2.bias)).sum(-1)
+    lam1 = al1 * w2t
+    w1t = lam1 @ c1.lin.weight
+    b1t = (lam1 * (torch.where(w2t >= 0, torch.zeros_like(bu1), bu1) + c1.bias)).sum(-1)
+    xwt = (x * w1t).sum(-1, keepdim=True)
+    ei, w = gcn_norm(view_edge_index, None, n, add_self_loops=True, dtype=torch.float64)
+    a_ptb = to_dense_adj(ei, edge_attr=w, max_num_nodes=n)[0].t()  # row = target
+    return (a_ptb @ (a_ptb @ xwt + b1t[:, None]) + b2t[:, None]).squeeze(-1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "prelu"])
+def test_reference_score_equals_the_pot_code_computed_densely(activation):
+    from graphcl.losses.pot_bounds import reference_compactness_score
+    g, edge_index, _, enc, x, other = _random_case(11, 8, 2, activation, 0.5, False)
+    with torch.no_grad():
+        for act in enc.acts:
+            if isinstance(act, torch.nn.PReLU):
+                act.weight.fill_(0.25)
+    bounds = AdjacencyBounds.from_drops(edge_index, 8, 0.5, dtype=torch.float64)
+    view = _allowed_drop(edge_index, bounds, torch.full((edge_index.shape[1],), 0.5), g)
+    weights = compactness_weights(other)
+    with torch.no_grad():
+        ours = reference_compactness_score(enc, x, view, edge_index, bounds, weights)
+        theirs = _reference_score_dense(enc, x, edge_index, view, 0.5, weights)
+    assert torch.allclose(ours, theirs, atol=1e-10)

@@ -30,7 +30,8 @@ def _step_loss(method) -> float:
     return float(method.training_step(0).detach())
 
 
-@pytest.mark.parametrize("cls, bound", [(GRACE, "view"), (CSGCL, "view"), (GRACE, "certified")])
+@pytest.mark.parametrize("cls, bound", [(GRACE, "view"), (CSGCL, "view"), (GRACE, "certified"),
+                                        (GRACE, "reference")])
 def test_kappa_zero_is_the_plain_loss_and_kappa_one_is_the_pot_terms(cls, bound):
     plain = _step_loss(_method(cls, seed=3))
     assert _step_loss(_method(cls, seed=3, pot=True, pot_kappa=0.0)) == pytest.approx(plain, rel=1e-6)
@@ -41,8 +42,9 @@ def test_kappa_zero_is_the_plain_loss_and_kappa_one_is_the_pot_terms(cls, bound)
     views = [again.view(0), again.view(1)]
     with torch.no_grad():
         h = [again.model["encoder"](v.x, v.edge_index) for v in views]
-        terms = [pot_loss(again.model["encoder"], views[k].x, m.pot.bounds[k], h[1 - k],
-                          view_edge_index=views[k].edge_index if bound == "view" else None) for k in (0, 1)]
+        terms = [pot_loss(again.model["encoder"], views[k].x, m.pot.bounds[k], h[1 - k], bound=bound,
+                          view_edge_index=views[k].edge_index, train_edge_index=again.train_data.edge_index)
+                 for k in (0, 1)]
     assert total == pytest.approx(float((terms[0] + terms[1]) / 2), rel=1e-5)
 
 
@@ -84,6 +86,8 @@ def test_pot_batch_scores_a_seeded_subset():
     ({"pot_batch": 2.5}, "pot_batch"),
     ({"pot_intercept": "tight"}, "pot_intercept"),
     ({"pot_bound": "exact"}, "pot_bound"),
+    ({"pot_bound": "reference", "pot_batch": 8}, "2-layer encoder and pot_batch null"),
+    ({"pot_bound": "reference", "num_layers": 3}, "2-layer encoder and pot_batch null"),
     ({"activation": "elu"}, "piecewise-linear"),
 ])
 def test_bad_pot_settings_are_refused(overrides, message):
