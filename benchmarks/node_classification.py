@@ -163,6 +163,11 @@ def test_accuracies(done: list[dict[str, Any]]) -> list[float]:
     return [r["linear_probe"]["accuracy_mean"] for r in done]
 
 
+def public_split_accuracies(done: list[dict[str, Any]]) -> list[float]:
+    """Each finished run's test accuracy on the dataset's public split(s), where the dataset has one (else [])."""
+    return [r["linear_probe_public_split"]["accuracy_mean"] for r in done if "linear_probe_public_split" in r]
+
+
 def table_png(path: str | Path, groups: list, results: list[dict[str, Any]]) -> None:
     """The table's test accuracy (mean +- std over seeds) as a grouped bar chart: one group per dataset, one bar
     per method."""
@@ -182,13 +187,13 @@ def report(args: argparse.Namespace, command: str, groups: list, results: list[d
              f"- Command: `{command}`",
              f"- Date: {time.strftime('%Y-%m-%d %H:%M:%S')}; total {seconds / 60:.1f} min",
              f"- Protocol: each method's preset for the dataset; training seeds 0..{args.seeds - 1}; per run the "
-             f"mean test accuracy over the probe's random 10/10/80 splits (test at best validation epoch); table: "
-             f"mean +- std over seeds."
+             f"mean test accuracy over the probe's random 10/10/80 splits (test at best validation epoch), and on "
+             f"the dataset's public split where it has one; table: mean +- std over seeds."
              + (f" Epochs overridden to {args.epochs} (NOT the published schedules)." if args.epochs else "")]
     if finished < len(results):
         lines.append(f"- PARTIAL: {finished} of {len(results)} runs finished so far")
-    lines += ["", "| dataset | method | preset | epochs | test acc (%) | val acc (%) | s / run |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| dataset | method | preset | epochs | test acc (%) | val acc (%) | public split test acc (%) | "
+              "s / run |", "|---|---|---|---|---|---|---|---|"]
     per_seed = []
     for dataset, method, tag, indices, done in finished_rows(groups, results):
         tests = test_accuracies(done)
@@ -197,9 +202,11 @@ def report(args: argparse.Namespace, command: str, groups: list, results: list[d
         first = next(i - indices[0] for i in indices if results[i])
         preset = yaml.safe_load((runs_dir / f"{tag}-{dataset}-seed{first}" / "config.yaml").read_text())["preset"]
         count = "" if len(done) == len(indices) else f" ({len(done)} of {len(indices)} seeds)"
+        public = public_split_accuracies(done)
+        public_cell = f"{100 * np.mean(public):.2f} +- {100 * np.std(public):.2f}" if public else "-"
         lines.append(f"| {dataset} | {method} | {preset or '-'} | {done[0]['epochs']} | "
                      f"{100 * np.mean(tests):.2f} +- {100 * np.std(tests):.2f}{count} | {100 * np.mean(vals):.2f} | "
-                     f"{np.mean(secs):.1f} |")
+                     f"{public_cell} | {np.mean(secs):.1f} |")
         per_seed.append(f"- {dataset} / {method}: " + ", ".join(
             f"{100 * results[i]['linear_probe']['accuracy_mean']:.2f}" if results[i] else "-" for i in indices))
     if notes:

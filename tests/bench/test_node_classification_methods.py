@@ -52,5 +52,8 @@ def test_partial_report_counts_finished_seeds(tmp_path, bench):
                 "epochs": 7}
     text = bench.report(args, "cmd", [("synthetic", "grace", "grace", range(0, 2))], [{}, finished], tmp_path, [], 60.0)
     assert "- PARTIAL: 1 of 2 runs finished so far" in text
-    assert "| synthetic | grace | - | 7 | 90.00 +- 0.00 (1 of 2 seeds) | 82.50 | 1.5 |" in text
+    assert "| synthetic | grace | - | 7 | 90.00 +- 0.00 (1 of 2 seeds) | 82.50 | - | 1.5 |" in text
     assert "- synthetic / grace: -, 90.00" in text
+    finished["linear_probe_public_split"] = {"accuracy_mean": 0.7}  # a dataset with a public split
+    text = bench.report(args, "cmd", [("synthetic", "grace", "grace", range(0, 2))], [{}, finished], tmp_path, [], 60.0)
+    assert "| 82.50 | 70.00 +- 0.00 | 1.5 |" in text
