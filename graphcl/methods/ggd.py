@@ -47,7 +47,7 @@ class GGD(Method):
     """
 
     name = "ggd"
-    defaults = {**_DEFAULTS, **pot_defaults(kappa=0.4),
+    defaults = {**_DEFAULTS, **pot_defaults(kappa=0.4, bound="view"),  # one layer: no POT-code score
                 "pot_drop_rate": 0.2}  # (float) POT only: the edge-drop rate whose allowed graphs POT certifies
     presets = _PRESETS
 

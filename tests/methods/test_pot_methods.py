@@ -73,10 +73,10 @@ def test_ggd_with_pot_trains_and_reaches_the_encoder():
 
 
 def test_pot_batch_scores_a_seeded_subset():
-    a, b = _method(GRACE, pot=True, pot_batch=10), _method(GRACE, pot=True, pot_batch=10)
+    a, b = _method(GRACE, pot=True, pot_bound="view", pot_batch=10), _method(GRACE, pot=True, pot_bound="view", pot_batch=10)
     ta, tb = a.pot.targets(), b.pot.targets()
     assert ta.numel() == 10 and ta.unique().numel() == 10 and torch.equal(ta, tb)
-    assert _method(GRACE, pot=True, pot_batch=1000).pot.targets() is None  # larger than the graph: all nodes
+    assert _method(GRACE, pot=True, pot_bound="view", pot_batch=1000).pot.targets() is None  # larger than the graph: all nodes
     assert torch.isfinite(torch.tensor(a.train_epoch(0)))
 
 
@@ -86,8 +86,8 @@ def test_pot_batch_scores_a_seeded_subset():
     ({"pot_batch": 2.5}, "pot_batch"),
     ({"pot_intercept": "tight"}, "pot_intercept"),
     ({"pot_bound": "exact"}, "pot_bound"),
-    ({"pot_bound": "reference", "pot_batch": 8}, "2-layer encoder and pot_batch null"),
-    ({"pot_bound": "reference", "num_layers": 3}, "2-layer encoder and pot_batch null"),
+    ({"pot_batch": 8}, "2-layer encoder and pot_batch null"),
+    ({"num_layers": 3}, "2-layer encoder and pot_batch null"),
     ({"activation": "elu"}, "piecewise-linear"),
 ])
 def test_bad_pot_settings_are_refused(overrides, message):
