@@ -115,8 +115,9 @@ def activation_slope(act: nn.Module | None) -> Tensor | float:
         return act.weight
     if isinstance(act, nn.RReLU) and not act.training:
         return (act.lower + act.upper) / 2
-    raise ValueError(f"POT bounds piecewise-linear activations only: relu, prelu, leaky_relu, identity, or rrelu "
-                     f"with a fixed slope (got {act!r}{' in training mode' if isinstance(act, nn.RReLU) else ''})")
+    raise ValueError(f"POT bounds piecewise-linear activations only: relu, prelu, leaky_relu, rrelu (its fixed slope) "
+                     f"or identity; not rrelu_random while training (got {act!r}"
+                     f"{' in training mode' if isinstance(act, nn.RReLU) else ''})")
 
 
 def check_pot_encoder(encoder: nn.Module) -> None:
