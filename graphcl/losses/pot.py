@@ -34,7 +34,7 @@ def node_compactness(h: Tensor, other: Tensor) -> Tensor:
 
 def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other: Tensor,
              targets: Tensor | None = None, intercept: str = "chord", bound: str = "view",
-             view_edge_index: Tensor | None = None, train_edge_index: Tensor | None = None) -> Tensor:
+             view_edge_index: Tensor | None = None) -> Tensor:
     r"""POT's loss for one view, from `"Provable Training for Graph Contrastive Learning"
     <https://arxiv.org/abs/2309.13944>`_ (Yu et al., NeurIPS 2023):
 
@@ -46,7 +46,7 @@ def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other
     own graph ``view_edge_index`` with relaxations valid for every graph the view's edge dropping allows
     (:func:`~graphcl.losses.pot_bounds.view_compactness_lower_bound`); ``"certified"``, over all of them at once
     (:func:`~graphcl.losses.pot_bounds.compactness_lower_bound`); ``"reference"``, the POT code's score (not a
-    bound; also needs the clean ``train_edge_index``; all nodes). ``x``: the view's features; the weights :math:`c`
+    bound; all nodes). ``x``: the view's features; the weights :math:`c`
     come from the other view's embeddings ``other`` of the targets :math:`T` (rows of ``other``; all nodes when
     ``targets`` is None). A method adds it as :math:`(1 - \kappa)\mathcal{L} + \kappa \mathcal{L}_{POT}`.
     """
@@ -60,8 +60,7 @@ def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other
     elif bound == "view":
         score = view_compactness_lower_bound(encoder, x, view_edge_index, bounds, weights, targets, intercept)
     else:
-        if targets is not None or train_edge_index is None:
-            raise ValueError("pot_bound 'reference' scores all nodes and needs the clean graph (train_edge_index); "
-                             "set pot_batch to null")
-        score = reference_compactness_score(encoder, x, view_edge_index, train_edge_index, bounds, weights)
+        if targets is not None:
+            raise ValueError("pot_bound 'reference' scores all nodes: set pot_batch to null")
+        score = reference_compactness_score(encoder, x, view_edge_index, bounds, weights)
     return F.binary_cross_entropy_with_logits(score, torch.ones_like(score))

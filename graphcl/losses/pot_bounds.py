@@ -22,7 +22,7 @@ an :math:`N \times N` matrix. :func:`pre_activation_bounds` pushes these interva
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor, nn
@@ -60,15 +60,17 @@ def drop_budget(edge_index: Tensor, num_nodes: int, drop_prob: Tensor | float) -
 @dataclass
 class AdjacencyBounds:
     r"""Entry-wise bounds :math:`\hat A^L \le \hat A' \le \hat A^U` of every allowed graph's normalised adjacency, on
-    the support of :math:`A + I` (``dst``, ``src``: row and column of each entry; ``budget``: :math:`q`)."""
+    the support of :math:`A + I` (``dst``, ``src``: row and column of each entry; ``exact``: the undropped graph's
+    :math:`\hat A`; ``budget``: :math:`q`)."""
 
     dst: Tensor
     src: Tensor
     lower: Tensor
     upper: Tensor
+    exact: Tensor
     budget: Tensor
     num_nodes: int
-    _products: tuple = field(default=(), repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_drops(cls, edge_index: Tensor, num_nodes: int, drop_prob: Tensor | float,
@@ -89,16 +91,22 @@ class AdjacencyBounds:
         droppable = torch.cat([(p[non_loop] > 0) & (q[edge_index[1][non_loop]] > 0),
                                torch.zeros(num_nodes, dtype=torch.bool, device=dst.device)])
         lower = torch.where(droppable, torch.zeros_like(exact), exact)
-        return cls(dst, src, lower.to(dtype), upper.to(dtype), q.to(torch.int64), num_nodes)
+        return cls(dst, src, lower.to(dtype), upper.to(dtype), exact.to(dtype), q.to(torch.int64), num_nodes)
 
-    def products(self) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
-        """The centre and radius matrices as CSR pairs for :func:`~graphcl.kernels.spmm` (built once, kept)."""
-        if not self._products:
-            n = self.num_nodes
-            centre = fixed_adjacency(self.dst, self.src, (self.upper + self.lower) / 2, n)
-            radius = fixed_adjacency(self.dst, self.src, (self.upper - self.lower) / 2, n)
-            self._products = (centre, radius)
-        return self._products
+    def matrix(self, name: str) -> tuple[Tensor, Tensor]:
+        """``"centre"`` :math:`(\hat A^U + \hat A^L)/2`, ``"radius"`` :math:`(\hat A^U - \hat A^L)/2` or ``"exact"``
+        :math:`\hat A` as a CSR pair for :func:`~graphcl.kernels.spmm` (built once, kept)."""
+        if name not in self._cache:
+            values = {"centre": lambda: (self.upper + self.lower) / 2, "radius": lambda: (self.upper - self.lower) / 2,
+                      "exact": lambda: self.exact}[name]()
+            self._cache[name] = fixed_adjacency(self.dst, self.src, values, self.num_nodes)
+        return self._cache[name]
+
+    def diagonal_lower(self) -> "AdjacencyBounds":
+        """These bounds with :math:`\hat A^L` kept on the diagonal only, as the POT code's ``A_lower`` (cached)."""
+        if "diagonal" not in self._cache:
+            self._cache["diagonal"] = replace(self, lower=self.lower.masked_fill(self.dst != self.src, 0), _cache={})
+        return self._cache["diagonal"]
 
 
 def activation_slope(act: nn.Module | None) -> Tensor | float:
@@ -178,17 +186,22 @@ def relaxation(lower: Tensor, upper: Tensor, a: Tensor | float, intercept: str =
     if intercept not in INTERCEPTS:
         raise ValueError(f"Expected 'pot_intercept' to be one of {INTERCEPTS} (got {intercept!r})")
     a = torch.as_tensor(a, dtype=lower.dtype, device=lower.device)
+    tiny = torch.finfo(lower.dtype).tiny
     lo, hi = lower.clamp(max=0), upper.clamp(min=0)
-    width = (hi - lo).clamp(min=torch.finfo(lower.dtype).tiny)  # 0 only where l = u = 0: any slope is exact there
-    slope = (hi - a * lo) / width
+    rise = hi - a * lo  # sigma(u') - sigma(l')
+    width = (hi - lo).clamp(min=tiny)  # 0 only where l = u = 0: any slope is exact there
+    slope = rise / width
     product = (a - 1) * hi * lo
+    in_unit = bool(((a >= 0) & (a <= 1)).all())
+    if in_unit:  # ReLU, LeakyReLU, fixed rrelu, PReLU with a usual slope: no element-wise choice needed
+        top = product / (rise.clamp(min=tiny) if intercept == "reference" else width)
+        return slope, torch.zeros_like(top), top
     chord = product / width
     convex = (a <= 1).to(lower.dtype)
     top = chord
     if intercept == "reference":
         usable = (a >= 0) & (a <= 1)
-        reference = product / torch.where(usable, hi - a * lo, width).clamp(min=torch.finfo(lower.dtype).tiny)
-        top = torch.where(usable, reference, chord)
+        top = torch.where(usable, product / torch.where(usable, rise, width).clamp(min=tiny), chord)
     return slope, (1 - convex) * chord, convex * top
 
 
@@ -196,7 +209,7 @@ def _interval_product(bounds: AdjacencyBounds, low: Tensor, high: Tensor) -> tup
     r"""Bounds of :math:`\hat A' Y` over :math:`\hat A^L \le \hat A' \le \hat A^U` and :math:`Y \in [low, high]`
     (entry-wise): :math:`C\,low - R\,|low|` and :math:`C\,high + R\,|high|` with centre :math:`C` and radius
     :math:`R` (exact for the box, since every entry of :math:`\hat A'` is non-negative)."""
-    centre, radius = bounds.products()
+    centre, radius = bounds.matrix("centre"), bounds.matrix("radius")
     if low is high:
         mid, spread = spmm(centre, low), spmm(radius, low.abs())
         return mid - spread, mid + spread
@@ -354,14 +367,14 @@ def view_compactness_lower_bound(encoder: BackboneEncoder, x: Tensor, edge_index
             + (g.clamp(max=0) * mixed[:, 2 * d:]).sum(-1))
 
 
-def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index: Tensor, train_edge_index: Tensor,
-                                bounds: AdjacencyBounds, weights: Tensor) -> Tensor:
+def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index: Tensor, bounds: AdjacencyBounds,
+                                weights: Tensor) -> Tensor:
     r"""The score the POT code trains on (``GRACE/model.py`` ``pot_loss`` with ``my_utils.get_crown_weights``), kept
     to reproduce it: **not a bound** in general (``docs/pot.md``). Two-layer encoders only, all nodes.
 
     Differences from :func:`view_compactness_lower_bound`: :math:`\hat A^L` keeps only the diagonal; the second layer's
-    pre-activation bounds come from the clean graph's first-layer output :math:`H = \sigma(\hat A X W_1 + b_1)`
-    (``train_edge_index``); both relaxations use the POT code's intercept; the first layer's relaxation of target
+    pre-activation bounds come from the undropped graph's first-layer output :math:`H = \sigma(\hat A X W_1 + b_1)`
+    (``bounds.exact``); both relaxations use the POT code's intercept; the first layer's relaxation of target
     :math:`i` uses node :math:`i`'s own bounds for all its neighbours, the back-substituted weights of node :math:`j`
     are applied to node :math:`j`'s own features, and the intercepts are multiplied by the slopes:
 
@@ -378,23 +391,21 @@ def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index:
                          f"(got {len(encoder.convs)} layers)")
     conv1, conv2 = encoder.convs
     a1, a2 = activation_slope(_activation(encoder, 0)), activation_slope(_activation(encoder, 1))
-    diagonal = AdjacencyBounds(bounds.dst, bounds.src, torch.where(bounds.dst == bounds.src, bounds.lower,
-                                                                     torch.zeros_like(bounds.lower)),
-                               bounds.upper, bounds.budget, bounds.num_nodes)
+    diagonal = bounds.diagonal_lower()
     xw = conv1.lin(x)
     z1 = _pre_activation(conv1, 0, _interval_product(diagonal, xw, xw))
-    clean = _act(conv1(x, train_edge_index), a1)
+    clean = _act(_pre_activation(conv1, 0, (spmm(bounds.matrix("exact"), xw),) * 2)[0], a1)
     hw = conv2.lin(clean)
     z2 = _pre_activation(conv2, 0, _interval_product(diagonal, hw, hw))  # k=0: bias only, as the POT code
     slope2, _, top2 = relaxation(*z2, a2, "reference")
     lam2 = slope2 * weights
     b2 = conv2.bias if conv2.bias is not None else torch.zeros_like(lam2[0])
-    score2 = (lam2 * (torch.where(weights >= 0, torch.zeros_like(top2), top2) + b2)).sum(-1)
+    score2 = (lam2 * (top2.masked_fill(weights >= 0, 0) + b2)).sum(-1)
     g = lam2 @ conv2.lin.weight
     slope1, _, top1 = relaxation(*z1, a1, "reference")
     lam1 = slope1 * g
     b1 = conv1.bias if conv1.bias is not None else torch.zeros_like(lam1[0])
-    score1 = (lam1 * (torch.where(g >= 0, torch.zeros_like(top1), top1) + b1)).sum(-1)
+    score1 = (lam1 * (top1.masked_fill(g >= 0, 0) + b1)).sum(-1)
     adjacency = view_adjacency(edge_index, bounds.num_nodes, xw.dtype)
     u = (lam1 * xw).sum(-1, keepdim=True)
     return (spmm(adjacency, spmm(adjacency, u) + score1.unsqueeze(-1))).squeeze(-1) + score2

@@ -66,7 +66,6 @@ class POTRegulariser:
         self.kappa, self.intercept = float(kappa), intercept
         self.batch = None if batch is None or int(batch) >= num_nodes else int(batch)
         self.encoder, self.num_nodes, self.generator = encoder, num_nodes, generator
-        self.edge_index = edge_index
         self.bounds = [AdjacencyBounds.from_drops(edge_index, num_nodes, p) for p in drop_probs]
 
     def targets(self) -> Tensor | None:
@@ -83,6 +82,6 @@ class POTRegulariser:
             raise ValueError(f"Expected {len(self.bounds)} views for POT (got {len(views)})")
         targets = self.targets()
         terms = [pot_loss(self.encoder, view.x, b, other if targets is None else other[targets], targets,
-                          self.intercept, self.bound, view.edge_index, self.edge_index)
+                          self.intercept, self.bound, view.edge_index)
                  for view, b, other in zip(views, self.bounds, partners)]
         return (1 - self.kappa) * loss + self.kappa * torch.stack(terms).mean()

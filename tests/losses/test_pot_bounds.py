@@ -34,6 +34,8 @@ def test_adjacency_bounds_hand_computed():
     q = torch.tensor([0.0, 2.0, 1.0, 1.0], dtype=torch.float64)
     for e, (j, i) in enumerate(zip(b.src.tolist(), b.dst.tolist())):
         exact = 1 / math.sqrt(deg[i] * deg[j])
+        assert b.exact[e].item() == pytest.approx(exact)
+        assert b.diagonal_lower().lower[e].item() == pytest.approx(exact if i == j else 0.0)
         assert b.upper[e].item() == pytest.approx(1 / math.sqrt((deg[i] - q[i]) * (deg[j] - q[j])))
         if i == j:  # self-loops never drop: 1 / d~_i <= entry <= 1 / (d~_i - q_i)
             assert b.lower[e].item() == pytest.approx(exact)
@@ -240,6 +242,6 @@ def test_reference_score_equals_the_pot_code_computed_densely(activation):
     view = _allowed_drop(edge_index, bounds, torch.full((edge_index.shape[1],), 0.5), g)
     weights = compactness_weights(other)
     with torch.no_grad():
-        ours = reference_compactness_score(enc, x, view, edge_index, bounds, weights)
+        ours = reference_compactness_score(enc, x, view, bounds, weights)
         theirs = _reference_score_dense(enc, x, edge_index, view, 0.5, weights)
     assert torch.allclose(ours, theirs, atol=1e-10)

@@ -43,7 +43,7 @@ def test_kappa_zero_is_the_plain_loss_and_kappa_one_is_the_pot_terms(cls, bound)
     with torch.no_grad():
         h = [again.model["encoder"](v.x, v.edge_index) for v in views]
         terms = [pot_loss(again.model["encoder"], views[k].x, m.pot.bounds[k], h[1 - k], bound=bound,
-                          view_edge_index=views[k].edge_index, train_edge_index=again.train_data.edge_index)
+                          view_edge_index=views[k].edge_index)
                  for k in (0, 1)]
     assert total == pytest.approx(float((terms[0] + terms[1]) / 2), rel=1e-5)
 
