@@ -1,4 +1,5 @@
-r"""Contrastive sequential recommenders (SASRec on the backbone, CL4SRec, MCLRec, ICSRec) hosted by RecBole 1.2.1.
+r"""Contrastive sequential recommenders (SASRec on the backbone, CL4SRec, MCLRec, ICSRec) and the cold-start
+recommender ColdStartCL, hosted by RecBole 1.2.1.
 
 ``import recsys`` is light (the ``recsys`` command line answers ``--help`` without torch): the names below are
 imported on first use (PEP 562). Before the first of our modules that uses RecBole is imported (``recsys.MCLRec``,
@@ -22,10 +23,13 @@ from graphcl import _lazy_exports
 _EXPORTS = {
     **dict.fromkeys(('AUGMENTATIONS', 'SequenceAugmentation', 'item_crop', 'item_mask', 'item_reorder',
                      'random_views'), '.augment'),
+    **dict.fromkeys(('COLD_KS', 'choose_cold_users', 'cold_start_data', 'run_cold_start', 'split_roles'),
+                    '.coldstart'),
     **dict.fromkeys(('RecsysConfig', 'build_config', 'config_files'), '.config'),
     **dict.fromkeys(('DATASETS', 'SEQREC_DATASETS', 'convert_seqrec', 'dataset_config'), '.data'),
     **dict.fromkeys(('SequenceInfoNCELoss', 'margin_regularizer', 'sequence_info_nce'), '.losses'),
-    **dict.fromkeys(('CL4SRec', 'ICSRec', 'MCLRec', 'MLPAugmenter', 'SASRecBackbone'), '.models'),
+    **dict.fromkeys(('CL4SRec', 'ColdStartCL', 'ICSRec', 'MCLRec', 'MLPAugmenter', 'SASRecBackbone'),
+                    '.models'),
     **dict.fromkeys(('MODELS', 'export_topk', 'get_model', 'load_data', 'run', 'trainer_for'), '.pipeline'),
     **dict.fromkeys(('ICSRecTrainer', 'MCLRecTrainer', 'RecTrainer'), '.trainers'),
 }

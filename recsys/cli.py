@@ -1,4 +1,4 @@
-"""``recsys``: train a sequential recommender through RecBole, or list what is available.
+"""``recsys``: train a recommender (sequential, or ColdStartCL) through RecBole, or list what is available.
 
     recsys train MODEL --dataset NAME [--data-path DIR] [--config FILE.yaml ...] [--epochs N] [--seed S]
                  [--device D] [--threads N] [--out DIR] [--overwrite] [--export-topk K] [--quiet]
@@ -15,7 +15,8 @@ Outputs in ``--out`` (default ``runs/<model>-<dataset>-<time>-<pid>-<n>/``, new 
 empty unless ``--overwrite`` (the files below are then removed first): ``metrics.json`` (validation and test
 Hit/NDCG/MRR/Recall@5/10/20 with full ranking, history, timings), ``config.yaml`` (the resolved RecBole config),
 ``model.pth`` (best validation checkpoint), ``last.pth`` (last validated epoch, for ``--resume``), ``args.json``,
-``log.txt`` and, with ``--export-topk K``, ``topk.tsv``. Every file is written atomically, with the mode that the
+``log.txt`` and, with ``--export-topk K``, ``topk.tsv``. ColdStartCL's ``metrics.json`` also holds the mean
+gate weight per feature field (``field_importance``). Every file is written atomically, with the mode that the
 umask gives (``0666`` less the umask), as ``graphcl train``'s.
 
 ``--resume DIR`` continues DIR's run from its ``last.pth`` with its saved arguments (model, dataset, ``--data-path``,
@@ -57,6 +58,7 @@ MODEL_TABLE: Dict[str, ModelEntry] = {
     'CL4SRec': ModelEntry('recsys.models', 'RecTrainer'),
     'MCLRec': ModelEntry('recsys.models', 'MCLRecTrainer'),
     'ICSRec': ModelEntry('recsys.models', 'ICSRecTrainer'),
+    'ColdStartCL': ModelEntry('recsys.models', 'RecTrainer'),
 }
 
 #: What a run writes into its folder (removed first when a run replaces another with ``--overwrite``).

@@ -66,7 +66,8 @@ def test_list_imports_neither_torch_nor_recbole():
 
 def test_model_table_matches_the_model_classes():
     from recsys.cli import MODEL_TABLE
-    assert list(recsys.MODELS) == list(MODEL_TABLE) == ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec']
+    assert list(recsys.MODELS) == list(MODEL_TABLE) == ['SASRec', 'SASRecBackbone', 'CL4SRec', 'MCLRec', 'ICSRec',
+                                                          'ColdStartCL']
     for name, entry in MODEL_TABLE.items():
         cls = recsys.MODELS[name]
         assert cls.__name__ == name and cls.__module__.startswith(entry.module + '.')

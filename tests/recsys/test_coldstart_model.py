@@ -1,0 +1,202 @@
+import math
+
+import pytest
+import torch
+
+from recsys.config import build_config
+from recsys.models.coldstart_cl import ColdStartCL, field_dropout_mask, masked_softmax
+from recsys.pipeline import load_data, with_model_columns
+
+SMALL = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2, 'epochs': 1, 'device': 'cpu',
+         'train_batch_size': 128, 'eval_batch_size': 512}
+
+
+@pytest.fixture(scope='module')
+def data():
+    """``(config, train)`` of the small ml-100k slice with user and item features."""
+    config = build_config(ColdStartCL, 'ml-100k', with_model_columns(ColdStartCL, dict(SMALL)))
+    return config, load_data(config)[1]
+
+
+def _model(data, **overrides):
+    config, train = data
+    torch.manual_seed(0)
+    return ColdStartCL(build_config(ColdStartCL, 'ml-100k', with_model_columns(ColdStartCL, {**SMALL, **overrides})),
+                       train.dataset)
+
+
+def test_fields_are_read_bucketed_and_include_context(data):
+    model = _model(data)
+    assert model.users.names == ['id', 'age', 'gender', 'occupation', 'zip_code', 'activity', 'hour', 'weekday']
+    assert model.items.names == ['id', 'release_year', 'class']
+    dataset = data[1].dataset
+    ages = dataset.field2id_token['age']
+    table = model.users.table_1[:, 0]
+    user = int(torch.nonzero(table > 0)[0])
+    age = int(ages[int(dataset.get_user_feature()['age'][user])])
+    bounds = [18, 25, 35, 45, 50, 56]
+    assert int(table[user]) == 1 + sum(age >= b for b in bounds)
+    assert int(model.users.table_2.max()) <= 2  # gender: two tokens
+    assert int(model.items.table_2.gt(0).sum(1).max()) > 1  # several genres per item
+    trained = torch.bincount(dataset.inter_feat['user_id'], minlength=dataset.user_num)
+    assert torch.equal(model.users.table_0[:, 0] > 0, trained > 0)  # no training interaction: no ID field
+
+
+def test_masked_softmax_is_a_distribution_over_the_mask():
+    torch.manual_seed(0)
+    logits, mask = torch.randn(6, 5), torch.rand(6, 5) > 0.4
+    mask[0] = False
+    w = masked_softmax(logits, mask, temperature=0.5)
+    assert torch.all(w[~mask] == 0)
+    assert torch.allclose(w[1:].sum(1), torch.ones(5)) and torch.all(w[0] == 0)
+
+
+@pytest.mark.parametrize('gate', ['softmax', 'none'])
+def test_gate_weights_per_example(data, gate):
+    model = _model(data, gate=gate).eval()
+    users = torch.arange(1, model.n_users)
+    _, w, mask = model.users(users)
+    assert torch.all(w[~mask] == 0)
+    assert torch.allclose(w.sum(1), torch.ones(len(users)))
+    if gate == 'none':
+        assert torch.allclose(w[mask], (1.0 / mask.sum(1, keepdim=True)).expand_as(w)[mask])
+    importance = model.field_importance()
+    assert set(importance['user']) == set(model.users.names)
+    assert math.isclose(sum(importance['user'].values()), 1.0, rel_tol=1e-5)
+
+
+def test_field_dropout_invariants():
+    gen = torch.Generator().manual_seed(0)
+    available = torch.rand(200, 6, generator=gen) > 0.3
+    available[:, 0] = True
+    assert torch.equal(field_dropout_mask(available, 0.0, generator=gen), available)
+    for p in (0.5, 1.0):
+        keep = field_dropout_mask(available, p, generator=gen)
+        assert not (keep & ~available).any()
+        assert keep.any(1).all()  # every row keeps a field
+        cold = field_dropout_mask(available, p, drop_first=True, generator=gen)
+        assert not cold[:, 0].any()
+        has_side = available[:, 1:].any(1)
+        assert torch.equal(cold.any(1), has_side)
+    with pytest.raises(ValueError, match=r"field dropout 'p' in \[0, 1\] \(got 1.5\)"):
+        field_dropout_mask(available, 1.5)
+
+
+def test_views_drop_the_id_in_the_cold_view(data):
+    model = _model(data, field_dropout=0.0, id_dropout=1.0).eval()
+    users = torch.arange(1, 20)
+    _, available = model.users.fields(users)
+    v1, v2 = model._views(model.users, users)
+    assert torch.allclose(v1, model.users(users)[0])
+    without_id = available.clone()
+    without_id[:, 0] = False
+    assert torch.allclose(v2, model.users(users, without_id)[0])
+    assert not torch.allclose(v1, v2)
+
+
+def _naive_info_nce(z1, z2, tau):
+    """GRACE InfoNCE from its formula: cosine similarities, inter- and intra-view negatives, both directions."""
+    z1, z2 = torch.nn.functional.normalize(z1, dim=1), torch.nn.functional.normalize(z2, dim=1)
+    n, total = z1.size(0), 0.0
+    for a, b in ((z1, z2), (z2, z1)):
+        for i in range(n):
+            pos = math.exp(float(a[i] @ b[i]) / tau)
+            neg = sum(math.exp(float(a[i] @ b[k]) / tau) for k in range(n) if k != i)
+            neg += sum(math.exp(float(a[i] @ a[k]) / tau) for k in range(n) if k != i)
+            total += -math.log(pos / (pos + neg))
+    return total / (2 * n)
+
+
+def test_loss_adds_the_weighted_info_nce_of_the_views(data):
+    batch = next(iter(data[1]))
+    settings = dict(field_dropout=0.0, id_dropout=1.0, cl_temperature=0.5, gate_reg_weight=0.0)
+    plain = _model(data, cl_weight=0.0, **settings).eval()
+    model = _model(data, cl_weight=0.3, **settings).eval()
+    model.load_state_dict(plain.state_dict())
+    users, items = torch.unique(batch['user_id']), torch.unique(batch['item_id'])
+    with torch.no_grad():
+        expected = sum(_naive_info_nce(*model._views(side, ids), 0.5)
+                       for side, ids in ((model.users, users), (model.items, items)))
+        difference = model.calculate_loss(batch) - plain.calculate_loss(batch)
+    assert difference.item() == pytest.approx(0.3 * expected, rel=1e-4)
+
+
+def test_hand_computed_info_nce_case():
+    from graphcl.losses import info_nce
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    # each anchor: positive cos 1, one inter-view and one intra-view negative of cos 0
+    assert info_nce(z, z, 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 2)), rel=1e-6)
+    assert _naive_info_nce(z, z, 1.0) == pytest.approx(-math.log(math.e / (math.e + 2)), rel=1e-9)
+
+
+@pytest.mark.parametrize('fusion', ['attention', 'mlp', 'sum'])
+@pytest.mark.parametrize('loss_type', ['CE', 'BPR'])
+def test_fusions_train_and_score(data, fusion, loss_type):
+    model = _model(data, fusion=fusion, loss_type=loss_type)
+    batch = next(iter(data[1]))
+    loss = model.calculate_loss(batch)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert model.users.embeddings[1].weight.grad.abs().sum() > 0  # side information is trained
+    users = {'user_id': torch.tensor([1, 2])}
+    scores = model.full_sort_predict(users).view(2, -1)
+    pair = model.predict({'user_id': torch.tensor([1, 2]), 'item_id': torch.tensor([5, 7])})
+    assert torch.allclose(pair, scores[[0, 1], [5, 7]], atol=1e-5)
+
+
+@pytest.mark.parametrize('key,value,match', [
+    ('fusion', 'concat', "'fusion' to be one of"), ('gate', 'sigmoid', "'gate' to be one of"),
+    ('loss_type', 'BCE', "'loss_type' to be one of"), ('id_dropout', 1.5, r"'id_dropout' in \[0, 1\]"),
+    ('cl_temperature', 0.0, "'cl_temperature' > 0"),
+    ('feature_transforms', {'age': ['log']}, "'feature_transforms' of 'age'")])
+def test_config_errors(data, key, value, match):
+    with pytest.raises(ValueError, match=match):
+        _model(data, **{key: value})
+
+
+def test_usable_from_a_plain_recbole_script():
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    config = Config(model=ColdStartCL, dataset='ml-100k', config_dict={**SMALL, 'train_neg_sample_args': None,
+                                                                        'show_progress': False})
+    assert config['fusion'] == 'attention' and 'age' in config['load_col']['user']
+    train = data_preparation(config, create_dataset(config))[0]
+    model = ColdStartCL(config, train.dataset)
+    assert 'occupation' in model.users.names and 'class' in model.items.names
+    assert torch.isfinite(model.calculate_loss(next(iter(train))))
+
+
+def test_item_cache_in_evaluation_follows_the_weights(data):
+    model = _model(data).eval()
+    users = {'user_id': torch.tensor([1, 2, 3])}
+    with torch.no_grad():
+        first = model.full_sort_predict(users)
+        assert model._item_cache is not None
+        assert torch.equal(model.full_sort_predict(users), first)
+        state = {k: v + 0.1 if k.startswith('items.embeddings') else v for k, v in model.state_dict().items()}
+        model.load_state_dict(state)
+        changed = model.full_sort_predict(users)
+        model.train()
+        assert model._item_cache is None
+        model.eval()
+        assert torch.allclose(model.full_sort_predict(users), changed)
+    assert not torch.allclose(changed, first)
+
+
+def test_gate_regulariser_is_kl_to_uniform_over_the_mask():
+    from recsys.models.coldstart_cl import _gate_kl
+    w = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, False], [True, True, True], [False, False, False]])
+    # row 1: uniform over its 2 fields -> 0; row 2: one-hot over 3 fields -> log 3; row 3: no field, left out
+    assert _gate_kl(w, mask).item() == pytest.approx(math.log(3) / 2, rel=1e-6)
+
+
+def test_interactions_only_dataset_uses_id_and_context(tmp_path):
+    from recsys_testing import write_inter
+    write_inter(tmp_path / 'shop', 'shop', users=30, items=40, length=6)
+    config = build_config(ColdStartCL, 'shop', with_model_columns(
+        ColdStartCL, {**SMALL, 'user_inter_num_interval': None, 'data_path': str(tmp_path)}))  # no .user / .item
+    train = load_data(config)[1]
+    model = ColdStartCL(config, train.dataset)
+    assert model.users.names == ['id', 'activity', 'hour', 'weekday'] and model.items.names == ['id']
+    assert torch.isfinite(model.calculate_loss(next(iter(train))))
