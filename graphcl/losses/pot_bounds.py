@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch import Tensor, nn
 
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from ..kernels import fixed_adjacency, spmm
@@ -205,6 +206,14 @@ def relaxation(lower: Tensor, upper: Tensor, a: Tensor | float, intercept: str =
     return slope, (1 - convex) * chord, convex * top
 
 
+def _relaxation(lower: Tensor, upper: Tensor, a: Tensor | float, intercept: str) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`relaxation`, recomputed in the backward pass instead of keeping its element-wise intermediates (a
+    dozen :math:`N \times d` tensors per call; the recomputation is cheap, element-wise only)."""
+    if not torch.is_grad_enabled():
+        return relaxation(lower, upper, a, intercept)
+    return checkpoint(relaxation, lower, upper, a, intercept, use_reentrant=False)
+
+
 def _interval_product(bounds: AdjacencyBounds, low: Tensor, high: Tensor) -> tuple[Tensor, Tensor]:
     r"""Bounds of :math:`\hat A' Y` over :math:`\hat A^L \le \hat A' \le \hat A^U` and :math:`Y \in [low, high]`
     (entry-wise): :math:`C\,low - R\,|low|` and :math:`C\,high + R\,|high|` with centre :math:`C` and radius
@@ -280,7 +289,7 @@ def _output_relaxation(encoder: BackboneEncoder, aggregated: list[tuple[Tensor, 
     last = len(encoder.convs) - 1
     conv = encoder.convs[last]
     low, high = _pre_activation(conv, last, aggregated[last])
-    slope, mu_low, mu_high = relaxation(low, high, activation_slope(_activation(encoder, last)), intercept)
+    slope, mu_low, mu_high = _relaxation(low, high, activation_slope(_activation(encoder, last)), intercept)
     lam = weights * slope
     const = (weights.clamp(min=0) * mu_low + weights.clamp(max=0) * mu_high).sum(-1)
     if conv.bias is not None:
@@ -356,7 +365,7 @@ def view_compactness_lower_bound(encoder: BackboneEncoder, x: Tensor, edge_index
         z = z if targets is None else z[targets]
         bias = encoder.convs[0].bias
         return const + (lam * (z if bias is None else z - bias)).sum(-1)
-    slope, mu_low, mu_high = relaxation(*pre[last - 1], activation_slope(_activation(encoder, last - 1)), intercept)
+    slope, mu_low, mu_high = _relaxation(*pre[last - 1], activation_slope(_activation(encoder, last - 1)), intercept)
     d = z.shape[1]
     adjacency = view_adjacency(edge_index, bounds.num_nodes, z.dtype)
     mixed = spmm(adjacency, torch.cat([slope * z, mu_low, mu_high], dim=1))
@@ -397,15 +406,27 @@ def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index:
     clean = _act(_pre_activation(conv1, 0, (spmm(bounds.matrix("exact"), xw),) * 2)[0], a1)
     hw = conv2.lin(clean)
     z2 = _pre_activation(conv2, 0, _interval_product(diagonal, hw, hw))  # k=0: bias only, as the POT code
-    slope2, _, top2 = relaxation(*z2, a2, "reference")
-    lam2 = slope2 * weights
-    b2 = conv2.bias if conv2.bias is not None else torch.zeros_like(lam2[0])
-    score2 = (lam2 * (top2.masked_fill(weights >= 0, 0) + b2)).sum(-1)
-    g = lam2 @ conv2.lin.weight
-    slope1, _, top1 = relaxation(*z1, a1, "reference")
-    lam1 = slope1 * g
-    b1 = conv1.bias if conv1.bias is not None else torch.zeros_like(lam1[0])
-    score1 = (lam1 * (top1.masked_fill(g >= 0, 0) + b1)).sum(-1)
+    weight2 = conv2.lin.weight
+    b1 = conv1.bias if conv1.bias is not None else xw.new_zeros(xw.shape[1])
+    b2 = conv2.bias if conv2.bias is not None else weight2.new_zeros(weight2.shape[0])
+    args = (*z1, *z2, weights, xw, weight2, b1, b2, a1, a2)
+    u, score1, score2 = checkpoint(_reference_coefficients, *args, use_reentrant=False) \
+        if torch.is_grad_enabled() else _reference_coefficients(*args)
     adjacency = view_adjacency(edge_index, bounds.num_nodes, xw.dtype)
-    u = (lam1 * xw).sum(-1, keepdim=True)
-    return (spmm(adjacency, spmm(adjacency, u) + score1.unsqueeze(-1))).squeeze(-1) + score2
+    return (spmm(adjacency, spmm(adjacency, u) + score1)).squeeze(-1) + score2
+
+
+def _reference_coefficients(z1_low: Tensor, z1_high: Tensor, z2_low: Tensor, z2_high: Tensor, weights: Tensor,
+                            xw: Tensor, weight2: Tensor, b1: Tensor, b2: Tensor, a1: Tensor | float,
+                            a2: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:
+    """The POT code's ``get_crown_weights`` and per-node terms: :math:`u`, :math:`\tilde b_1` (columns) and
+    :math:`\tilde b_2` (:func:`reference_compactness_score`), element-wise and one product, recomputed in the
+    backward pass rather than kept."""
+    slope2, _, top2 = relaxation(z2_low, z2_high, a2, "reference")
+    lam2 = slope2 * weights
+    score2 = (lam2 * (top2.masked_fill(weights >= 0, 0) + b2)).sum(-1)
+    g = lam2 @ weight2
+    slope1, _, top1 = relaxation(z1_low, z1_high, a1, "reference")
+    lam1 = slope1 * g
+    score1 = (lam1 * (top1.masked_fill(g >= 0, 0) + b1)).sum(-1, keepdim=True)
+    return (lam1 * xw).sum(-1, keepdim=True), score1, score2
