@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(dataset, method, pot == "1", args.epochs, args.root, args.device, args.threads,
                                args.pot_batch)))
         return 0
+    import torch
+    torch.set_num_threads(args.threads)  # the report's machine line names the measuring processes' threads
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv if argv is not None
                                                                                 else sys.argv[1:]))
     started = time.perf_counter()
