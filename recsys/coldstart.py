@@ -32,7 +32,7 @@ from recbole.utils import init_seed
 from graphcl.train import flush_denormals, write_json
 
 from .config import build_config, to_plain
-from .pipeline import MODELS, trainer_for, with_model_columns
+from .pipeline import MODELS, trainer_for
 
 __all__ = ['BASELINES', 'COLD_KS', 'ColdStartData', 'ROLES', 'TOPK', 'choose_cold_users', 'cold_start_data',
            'resolve_model', 'run_cold_start', 'split_roles']
@@ -180,7 +180,7 @@ def run_cold_start(model: Union[str, type], dataset: str = 'ml-100k', ks: Sequen
                               'field_importance': {}, 'epochs_run': {}, 'train_time_s': {}}
     with tempfile.TemporaryDirectory(prefix='coldstart-') as tmp:
         overrides['checkpoint_dir'] = tmp
-        config = build_config(cls, dataset, with_model_columns(cls, overrides, config_files), config_files)
+        config = build_config(cls, dataset, overrides, config_files)
         init_seed(seed, config['reproducibility'])
         data = create_dataset(config)
         for k in ks:

@@ -98,6 +98,16 @@ def model_config_files(model: type) -> List[str]:
     return files
 
 
+def _model_columns(model: type) -> Optional[Any]:
+    """The ``load_col`` of the most specific of ``model``'s default YAML files that sets one (e.g. ColdStartCL's user
+    and item feature columns), else None."""
+    for path in reversed(model_config_files(model)):
+        columns = read_yaml(path).get('load_col')
+        if columns is not None:
+            return columns
+    return None
+
+
 def read_yaml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
     r"""The mapping of a YAML config file (empty file: ``{}``).
 
@@ -166,6 +176,9 @@ def build_config(model: type, dataset: str = 'ml-100k', config_dict: Optional[Di
         data = dataset_config(dataset, strict=strict, max_malformed=limit)
     merged = dict(data or {})
     merged.pop('dataset', None)
+    model_columns = _model_columns(model)
+    if model_columns is not None and 'load_col' not in settings:
+        merged['load_col'] = model_columns  # the model's side-information columns, above the dataset's entries
     merged.update(config_dict or {})
     config = RecsysConfig(model=model, dataset=dataset, config_file_list=files, config_dict=merged)
     check_config(config)

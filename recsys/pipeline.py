@@ -26,12 +26,11 @@ from graphcl.train import flush_denormals, write_text
 
 from . import trainers
 from .cli import MODEL_TABLE
-from .config import (RecsysConfig, build_config, check_config, model_config_files, read_yaml, to_plain,
-                     train_stride)
+from .config import RecsysConfig, build_config, check_config, to_plain, train_stride
 from .trainers import RecTrainer
 
 __all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'read_checkpoint', 'run', 'sequences_per_batch',
-           'strided_samples', 'trainer_for', 'with_model_columns']
+           'strided_samples', 'trainer_for']
 
 #: Model name -> class, from :data:`recsys.cli.MODEL_TABLE`. ``SASRec`` is RecBole's own, the reference for
 #: ``SASRecBackbone``.
@@ -66,22 +65,6 @@ def trainer_for(model: Union[type, torch.nn.Module]) -> type:
         if issubclass(cls, base):
             return trainer
     return RecTrainer
-
-
-def with_model_columns(model: type, config_dict: Optional[Dict[str, Any]] = None,
-                       config_files: Optional[Iterable[Union[str, os.PathLike]]] = None) -> Dict[str, Any]:
-    r"""``config_dict`` with the ``load_col`` of ``model``'s default YAML (e.g. ColdStartCL's user and item
-    feature columns) when neither ``config_dict`` nor ``config_files`` give one: the dataset entries of
-    :func:`recsys.data.dataset_config`, which :func:`recsys.config.build_config` puts above the model YAML, would
-    otherwise read the interactions only."""
-    config_dict = dict(config_dict or {})
-    if 'load_col' in config_dict or any('load_col' in read_yaml(f) for f in (config_files or [])):
-        return config_dict
-    for path in reversed(model_config_files(model)):
-        columns = read_yaml(path).get('load_col')
-        if columns is not None:
-            return {**config_dict, 'load_col': columns}
-    return config_dict
 
 
 def strided_samples(train_data: Any, config: Any) -> Any:
@@ -260,7 +243,7 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             (:func:`read_checkpoint`, or weights that do not fit the model).
     """
     model_cls = get_model(model)
-    config = build_config(model_cls, dataset, with_model_columns(model_cls, config_dict, config_files), config_files)
+    config = build_config(model_cls, dataset, config_dict, config_files)
     checkpoint = read_checkpoint(resume, config) if resume is not None else {}
     tmp_dir = None
     if out_dir is None:

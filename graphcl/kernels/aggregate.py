@@ -51,7 +51,7 @@ def _adjacency(index: Tensor, src: Tensor, num_nodes: int, num_src: int, reduce:
     if reduce == "mean":
         deg = torch.bincount(dst, minlength=num_nodes).clamp(min=1).to(dtype)
         value = value / deg[dst]
-    mats = (_csr(dst, src, value, (num_nodes, num_src)), _csr(src, dst, value, (num_src, num_nodes)))
+    mats = fixed_adjacency(dst, src, value, num_nodes, num_src)
     _CSR_CACHE[:] = [(key, (index, src, edge_weight), mats)]
     return mats
 
@@ -69,13 +69,15 @@ class _GatherAggregate(torch.autograd.Function):
         return torch.sparse.mm(ctx.a_t, grad.contiguous()), None, None
 
 
-def fixed_adjacency(dst: Tensor, src: Tensor, value: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
-    r"""A square sparse matrix :math:`A_{vu} = \sum_{e: u \to v} w_e` and its transpose, both CSR, for a caller that
-    multiplies by the same :math:`A` many times (:func:`spmm`); unlike :func:`aggregate`'s one-entry cache, the
-    caller keeps them."""
+def fixed_adjacency(dst: Tensor, src: Tensor, value: Tensor, num_nodes: int, num_src: int | None = None
+                    ) -> tuple[Tensor, Tensor]:
+    r"""A sparse matrix :math:`A_{vu} = \sum_{e: u \to v} w_e` (``num_nodes`` x ``num_src``, square by default) and
+    its transpose, both CSR, for a caller that multiplies by the same :math:`A` many times (:func:`spmm`); unlike
+    :func:`aggregate`'s one-entry cache, the caller keeps them."""
+    num_src = num_nodes if num_src is None else num_src
     dst, src = dst.to(torch.int64), src.to(torch.int64)
     value = value.detach()
-    return _csr(dst, src, value, (num_nodes, num_nodes)), _csr(src, dst, value, (num_nodes, num_nodes))
+    return _csr(dst, src, value, (num_nodes, num_src)), _csr(src, dst, value, (num_src, num_nodes))
 
 
 def spmm(adjacency: tuple[Tensor, Tensor], x: Tensor) -> Tensor:

@@ -6,14 +6,25 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..nn import BackboneEncoder
-from .pot_bounds import (AdjacencyBounds, compactness_lower_bound, reference_compactness_score,
+from .pot_bounds import (INTERCEPTS, AdjacencyBounds, compactness_lower_bound, reference_compactness_score,
                          view_compactness_lower_bound)
 
-__all__ = ["POT_BOUNDS", "compactness_weights", "node_compactness", "pot_loss"]
+__all__ = ["POT_BOUNDS", "check_pot_settings", "compactness_weights", "node_compactness", "pot_loss"]
 
 #: What :func:`pot_loss` pushes up: ``"view"`` (the relaxed compactness of the view's own graph), ``"certified"``
 #: (the lower bound over every allowed graph), ``"reference"`` (the POT code's score, not a bound).
 POT_BOUNDS = ("view", "certified", "reference")
+
+
+def check_pot_settings(bound: str, intercept: str, num_layers: int, batched: bool) -> None:
+    """One-line ``ValueError`` for a ``pot_bound`` or ``pot_intercept`` that is not one of the valid names, or for
+    ``"reference"`` (the POT code's score) on an encoder that is not 2 layers deep or on a node subset."""
+    if intercept not in INTERCEPTS:
+        raise ValueError(f"Expected 'pot_intercept' to be one of {INTERCEPTS} (got {intercept!r})")
+    if bound not in POT_BOUNDS:
+        raise ValueError(f"Expected 'pot_bound' to be one of {POT_BOUNDS} (got {bound!r})")
+    if bound == "reference" and (batched or num_layers != 2):
+        raise ValueError("pot_bound 'reference' reproduces the POT code: a 2-layer encoder and pot_batch null")
 
 
 def compactness_weights(other: Tensor) -> Tensor:
@@ -50,8 +61,7 @@ def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other
     come from the other view's embeddings ``other`` of the targets :math:`T` (rows of ``other``; all nodes when
     ``targets`` is None). A method adds it as :math:`(1 - \kappa)\mathcal{L} + \kappa \mathcal{L}_{POT}`.
     """
-    if bound not in POT_BOUNDS:
-        raise ValueError(f"Expected 'pot_bound' to be one of {POT_BOUNDS} (got {bound!r})")
+    check_pot_settings(bound, intercept, len(encoder.convs), targets is not None)
     if bound != "certified" and view_edge_index is None:
         raise ValueError(f"pot_bound {bound!r} needs the view's graph (view_edge_index)")
     weights = compactness_weights(other)
@@ -60,7 +70,5 @@ def pot_loss(encoder: BackboneEncoder, x: Tensor, bounds: AdjacencyBounds, other
     elif bound == "view":
         score = view_compactness_lower_bound(encoder, x, view_edge_index, bounds, weights, targets, intercept)
     else:
-        if targets is not None:
-            raise ValueError("pot_bound 'reference' scores all nodes: set pot_batch to null")
         score = reference_compactness_score(encoder, x, view_edge_index, bounds, weights)
     return F.binary_cross_entropy_with_logits(score, torch.ones_like(score))

@@ -49,13 +49,17 @@ def drop_budget(edge_index: Tensor, num_nodes: int, drop_prob: Tensor | float) -
     dropping); self-loops never drop. :math:`\tilde d_i` counts node :math:`i`'s incoming edges plus one self-loop,
     as the GCN normalisation does.
     """
-    dst = edge_index[1]
-    non_loop = edge_index[0] != edge_index[1]
-    p = torch.as_tensor(drop_prob, dtype=torch.float64, device=dst.device).expand(dst.shape)
-    deg = torch.bincount(dst[non_loop], minlength=num_nodes).to(torch.float64) + 1
-    expected = torch.zeros(num_nodes, dtype=torch.float64, device=dst.device).index_add_(
-        0, dst[non_loop], p[non_loop])
+    non_loop, deg = _gcn_in_degrees(edge_index, num_nodes)
+    dst = edge_index[1][non_loop]
+    p = torch.as_tensor(drop_prob, dtype=torch.float64, device=dst.device).expand(edge_index.shape[1:])
+    expected = torch.zeros(num_nodes, dtype=torch.float64, device=dst.device).index_add_(0, dst, p[non_loop])
     return torch.minimum((deg - 2).clamp(min=0), torch.round(expected)).to(torch.int64)
+
+
+def _gcn_in_degrees(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+    r"""The non-loop edges (mask) and :math:`\tilde d` (in-degree without loops, plus one self-loop), float64."""
+    non_loop = edge_index[0] != edge_index[1]
+    return non_loop, torch.bincount(edge_index[1][non_loop], minlength=num_nodes).to(torch.float64) + 1
 
 
 @dataclass
@@ -80,13 +84,12 @@ class AdjacencyBounds:
         GCN's normalisation) under drops with probabilities ``drop_prob`` (one, or one per edge)."""
         if edge_index.numel() == 0 and num_nodes == 0:
             raise ValueError("POT needs a graph with at least one node (got an empty graph)")
-        non_loop = edge_index[0] != edge_index[1]
+        non_loop, deg = _gcn_in_degrees(edge_index, num_nodes)
         p = torch.as_tensor(drop_prob, dtype=torch.float64, device=edge_index.device).expand(edge_index.shape[1:])
         q = drop_budget(edge_index, num_nodes, p).to(torch.float64)
         nodes = torch.arange(num_nodes, device=edge_index.device)
         src = torch.cat([edge_index[0][non_loop], nodes])
         dst = torch.cat([edge_index[1][non_loop], nodes])
-        deg = torch.bincount(edge_index[1][non_loop], minlength=num_nodes).to(torch.float64) + 1
         exact = (deg[dst] * deg[src]).rsqrt()
         upper = ((deg[dst] - q[dst]) * (deg[src] - q[src])).rsqrt()
         droppable = torch.cat([(p[non_loop] > 0) & (q[edge_index[1][non_loop]] > 0),
@@ -396,8 +399,7 @@ def reference_compactness_score(encoder: BackboneEncoder, x: Tensor, edge_index:
     with :math:`\Lambda^{(2)} = \lambda^{(2)} \odot c`, :math:`\Lambda^{(1)} = \lambda^{(1)} \odot (\Lambda^{(2)} W_2)`.
     """
     if len(encoder.convs) != 2:
-        raise ValueError(f"pot_bound 'reference' reproduces the POT code, which takes 2-layer encoders only "
-                         f"(got {len(encoder.convs)} layers)")
+        raise ValueError(f"The POT code's score takes 2-layer encoders only (got {len(encoder.convs)} layers)")
     conv1, conv2 = encoder.convs
     a1, a2 = activation_slope(_activation(encoder, 0)), activation_slope(_activation(encoder, 1))
     diagonal = bounds.diagonal_lower()

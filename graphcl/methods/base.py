@@ -10,6 +10,8 @@ import yaml
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from ..train.loop import nonfinite_loss_message
+
 _PRESET_DIR = Path(__file__).with_name("presets")
 METHODS: dict[str, type["Method"]] = {}
 
@@ -74,8 +76,7 @@ class Method(ABC):
         self.optimizer.zero_grad()
         loss = self.training_step(epoch)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"{self.name}: the loss became {loss.item()} at epoch {epoch}; "
-                                     f"lower 'lr' (now {self.config['lr']})")
+            raise FloatingPointError(nonfinite_loss_message(self, epoch))
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())

@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ..losses.pot import POT_BOUNDS, pot_loss
-from ..losses.pot_bounds import INTERCEPTS, AdjacencyBounds, check_pot_encoder
+from ..losses.pot import check_pot_settings, pot_loss
+from ..losses.pot_bounds import AdjacencyBounds, check_pot_encoder
 from ..nn import BackboneEncoder
 
 __all__ = ["POTRegulariser", "pot_defaults"]
@@ -53,12 +53,7 @@ class POTRegulariser:
             raise ValueError(f"Expected 'pot_kappa' in [0, 1] (got {kappa!r})")
         if batch is not None and (int(batch) != batch or int(batch) < 2):
             raise ValueError(f"Expected 'pot_batch' to be null or an integer >= 2 (got {batch!r})")
-        if intercept not in INTERCEPTS:
-            raise ValueError(f"Expected 'pot_intercept' to be one of {INTERCEPTS} (got {intercept!r})")
-        if config["pot_bound"] not in POT_BOUNDS:
-            raise ValueError(f"Expected 'pot_bound' to be one of {POT_BOUNDS} (got {config['pot_bound']!r})")
-        if config["pot_bound"] == "reference" and (batch is not None or len(encoder.convs) != 2):
-            raise ValueError("pot_bound 'reference' reproduces the POT code: a 2-layer encoder and pot_batch null")
+        check_pot_settings(config["pot_bound"], intercept, len(encoder.convs), batch is not None)
         self.bound = config["pot_bound"]
         if num_nodes < 2:
             raise ValueError(f"POT needs a graph with at least 2 nodes (got {num_nodes})")

@@ -6,15 +6,21 @@ from graphcl.data import csbm
 from graphcl.methods.config import COMMON_DEFAULTS
 
 
-def _evaluate(monkeypatch, config):
+def _spy_probe(monkeypatch, key):
+    """Record the keyword ``key`` of every linear-probe call the runner makes (the list fills as it runs)."""
     seen = []
     real = runner.linear_probe
 
     def spy(*args, **kwargs):
-        seen.append(kwargs.get("epochs"))
+        seen.append(kwargs.get(key))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "linear_probe", spy)
+    return seen
+
+
+def _evaluate(monkeypatch, config):
+    seen = _spy_probe(monkeypatch, "epochs")
     data = csbm(num_nodes=60, num_blocks=2, num_features=6, seed=0)
     runner.evaluate_embeddings(torch.randn(60, 4), data, config)
     return seen
@@ -29,14 +35,7 @@ def test_probe_epochs_from_config(monkeypatch):
 
 def test_probe_normalisation_and_public_splits_from_config(monkeypatch):
     """eval_normalize reaches the probe; WikiCS-style (N, S) masks give one public-split probe per column."""
-    seen = []
-    real = runner.linear_probe
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("normalize"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "linear_probe", spy)
+    seen = _spy_probe(monkeypatch, "normalize")
     data = csbm(num_nodes=60, num_blocks=2, num_features=6, seed=0)
     g = torch.Generator().manual_seed(0)
     data.train_mask = torch.rand(60, 3, generator=g) < 0.3

@@ -5,7 +5,7 @@ import torch
 
 from recsys.config import build_config
 from recsys.models.coldstart_cl import ColdStartCL, field_dropout_mask, masked_softmax
-from recsys.pipeline import load_data, with_model_columns
+from recsys.pipeline import load_data
 
 SMALL = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2, 'epochs': 1, 'device': 'cpu',
          'train_batch_size': 128, 'eval_batch_size': 512}
@@ -14,14 +14,14 @@ SMALL = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2
 @pytest.fixture(scope='module')
 def data():
     """``(config, train)`` of the small ml-100k slice with user and item features."""
-    config = build_config(ColdStartCL, 'ml-100k', with_model_columns(ColdStartCL, dict(SMALL)))
+    config = build_config(ColdStartCL, 'ml-100k', dict(SMALL))
     return config, load_data(config)[1]
 
 
 def _model(data, **overrides):
     config, train = data
     torch.manual_seed(0)
-    return ColdStartCL(build_config(ColdStartCL, 'ml-100k', with_model_columns(ColdStartCL, {**SMALL, **overrides})),
+    return ColdStartCL(build_config(ColdStartCL, 'ml-100k', {**SMALL, **overrides}),
                        train.dataset)
 
 
@@ -194,8 +194,8 @@ def test_gate_regulariser_is_kl_to_uniform_over_the_mask():
 def test_interactions_only_dataset_uses_id_and_context(tmp_path):
     from recsys_testing import write_inter
     write_inter(tmp_path / 'shop', 'shop', users=30, items=40, length=6)
-    config = build_config(ColdStartCL, 'shop', with_model_columns(
-        ColdStartCL, {**SMALL, 'user_inter_num_interval': None, 'data_path': str(tmp_path)}))  # no .user / .item
+    config = build_config(ColdStartCL, 'shop', {**SMALL, 'user_inter_num_interval': None,
+                                                'data_path': str(tmp_path)})  # no .user / .item
     train = load_data(config)[1]
     model = ColdStartCL(config, train.dataset)
     assert model.users.names == ['id', 'activity', 'hour', 'weekday'] and model.items.names == ['id']

@@ -10,7 +10,6 @@ from recsys.coldstart import (ROLES, choose_cold_users, cold_start_data, resolve
                               split_roles)
 from recsys.config import build_config
 from recsys.models.coldstart_cl import ColdStartCL
-from recsys.pipeline import with_model_columns
 
 SMALL = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2, 'epochs': 1, 'device': 'cpu',
          'train_batch_size': 256, 'eval_batch_size': 4096}
@@ -18,7 +17,7 @@ SMALL = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2
 
 @pytest.fixture(scope='module')
 def ml():
-    config = build_config(ColdStartCL, 'ml-100k', with_model_columns(ColdStartCL, dict(SMALL)))
+    config = build_config(ColdStartCL, 'ml-100k', dict(SMALL))
     return config, create_dataset(config)
 
 
