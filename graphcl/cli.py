@@ -13,12 +13,18 @@
     graphcl kg [--root DIR]
     graphcl list
     graphcl bench clustering [--datasets ...] [--methods ...] [--seeds N] ...
+
+Several processes (PyTorch's DistributedDataParallel; Gloo on CPUs, NCCL on GPUs): ``torchrun --nproc_per_node N
+-m graphcl train|pretrain ...`` with the same options as one process; rank 0 prints and writes the outputs.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -147,6 +153,20 @@ def _molecule_options(pre: argparse.ArgumentParser, emb: argparse.ArgumentParser
     _common_run_options(fin)
 
 
+@contextlib.contextmanager
+def _process_group() -> Iterator[bool]:
+    """The process group that ``torchrun`` describes in the environment, for the duration of a training command
+    (nothing without torchrun), left at the end, also on errors; yields whether this process is rank 0 (the one that
+    prints)."""
+    from .train.distributed import init_from_env, is_main_process, shutdown
+
+    init_from_env()
+    try:
+        yield is_main_process()
+    finally:
+        shutdown()
+
+
 def _molecule_command(args) -> int:
     from . import molecule_runner
 
@@ -154,11 +174,15 @@ def _molecule_command(args) -> int:
         if args.resume is None and (args.method is None or args.smiles is None):
             print("graphcl pretrain: give METHOD and --smiles, or --resume DIR", file=sys.stderr)
             return 2
-        m = molecule_runner.pretrain(args.method, args.smiles, smiles_column=args.smiles_column, subset=args.subset,
-                                     subset_seed=args.subset_seed, config_file=args.config,
-                                     overrides={"epochs": args.epochs, "batch_size": args.batch_size,
-                                                "seed": args.seed},
-                                     out=args.out, resume=args.resume, device=args.device, progress=not args.quiet)
+        with _process_group() as main_process:
+            m = molecule_runner.pretrain(args.method, args.smiles, smiles_column=args.smiles_column,
+                                         subset=args.subset, subset_seed=args.subset_seed, config_file=args.config,
+                                         overrides={"epochs": args.epochs, "batch_size": args.batch_size,
+                                                    "seed": args.seed},
+                                         out=args.out, resume=args.resume, device=args.device,
+                                         progress=not args.quiet)
+        if not main_process:
+            return 0
         print(f"{m['method']}: {m['corpus']['valid']} molecules ({m['corpus']['invalid']} invalid rows skipped), "
               f"{m['epochs']} epochs, final loss {m['final_loss']:.4f}, {m['molecules_per_second']:.1f} molecules/s"
               if m["molecules_per_second"] else f"{m['method']}: nothing left to train")
@@ -265,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"graphcl: error: {err}", file=sys.stderr)
             return 2
         return 0
+    if args.command in ("embed", "finetune") and int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        print(f"graphcl: error: {args.command} runs in one process (WORLD_SIZE={os.environ['WORLD_SIZE']}): launch "
+              f"it without torchrun", file=sys.stderr)
+        return 2
     if args.command in ("pretrain", "embed", "finetune"):
         from .train import flush_denormals_process_wide
 
@@ -300,9 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision,
                      "pot": args.pot}
-        metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
-                      preset=args.preset, device=args.device, out=args.out, resume=args.resume,
-                      progress=not args.quiet, overwrite=args.overwrite, features=args.features, labels=args.labels)
+        with _process_group() as main_process:
+            metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
+                          preset=args.preset, device=args.device, out=args.out, resume=args.resume,
+                          progress=not args.quiet, overwrite=args.overwrite, features=args.features,
+                          labels=args.labels)
+        if not main_process:
+            return 0
     except (ValueError, OSError, ImportError) as err:  # OSError: FileNotFoundError, ...; ImportError: DGL
         print(f"graphcl: error: {_one_line(err)}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ produce the same files, each written atomically:
 
 * pretraining folder: ``config.yaml`` (resolved config, with the corpus), ``checkpoint.pt`` (every
   ``checkpoint_every`` epochs and at the end; ``--resume`` continues from it), ``metrics.json`` (loss per epoch,
-  molecules per second, the corpus's invalid rows);
+  molecules per second, the corpus's invalid rows, the number of processes);
 * embeddings: one ``.npy`` (float32, one row per input row, in input order, NaN rows for invalid SMILES) and a
   ``.invalid.json`` beside it listing those rows;
 * fine-tuning folder: ``config.yaml`` and ``metrics.json`` (validation and test figures per task and their mean).
@@ -27,6 +27,7 @@ from .methods.property_prediction import FINETUNE_DEFAULTS, finetune_properties,
 from .molecules import featurize_smiles, load_molecule_dataset, random_split, read_smiles_file, scaffold_split
 from .runner import check_out_dir, default_out_dir, previous_seconds_of, yaml_problem
 from .train import CHECKPOINT_NAME, fit, load_checkpoint, machine_description, write_json, write_npy, write_yaml
+from .train.distributed import device_for_rank, is_main_process, run_on_main, world_size
 
 # Keys a resumed pretraining may change: how long it runs.
 RESUME_OVERRIDES = {"epochs"}
@@ -69,13 +70,27 @@ def _pretrain_config(method_cls: type[MoleculePretrainMethod], config_file: str 
     return config
 
 
+def _new_out_dir(out: str | os.PathLike | None, method: str) -> Path:
+    """The folder of a new pretraining run (``out``, else a time-stamped default), checked and created."""
+    out = Path(out) if out is not None else default_out_dir("pretrain", method)
+    check_out_dir(out, resuming=False, overwrite=False)
+    return out
+
+
 def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = None, *,
              smiles_column: str | None = None, subset: int | None = None, subset_seed: int = 0,
              config_file: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None,
              out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None, device: str = "cpu",
              progress: bool = True) -> dict[str, Any]:
     """Pretrain ``method`` on the SMILES of ``smiles_file`` (or continue the run in ``resume``); returns the
-    metrics written to ``<out>/metrics.json``."""
+    metrics written to ``<out>/metrics.json``.
+
+    Under a process group (``torchrun``; :func:`graphcl.train.distributed.init_from_env`) every process loads the
+    corpus and trains its share of each global batch on ``device`` (``cuda``: its ``LOCAL_RANK``'s GPU); rank 0
+    alone chooses and checks ``out`` and writes ``config.yaml``, the checkpoints and ``metrics.json``, and with
+    ``resume`` every process loads the same checkpoint. The number of processes may change between segments: the
+    global batch (``batch_size``) does not.
+    """
     checkpoint, previous_seconds = None, 0.0
     if resume is not None:
         out = Path(resume)
@@ -107,12 +122,12 @@ def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = 
         config = _pretrain_config(method_cls, config_file, overrides)
         config["corpus"] = {"file": str(Path(smiles_file).resolve()), "smiles_column": smiles_column,
                             "subset": subset, "subset_seed": subset_seed}
-        out = Path(out) if out is not None else default_out_dir("pretrain", method_cls.name)
-        check_out_dir(out, resuming=False, overwrite=False)
+        out = run_on_main(_new_out_dir, out, method_cls.name)
     molecules, corpus_info = load_corpus(smiles_file, smiles_column, subset, subset_seed)
     config["device"] = str(device)
-    write_yaml(out / "config.yaml", config)
-    model = method_cls(molecules, config, device)
+    if is_main_process():
+        write_yaml(out / "config.yaml", config)
+    model = method_cls(molecules, config, device_for_rank(device))
     model.progress = progress
     started = time.perf_counter()
     first_epoch = int(checkpoint["epoch"]) + 1 if checkpoint is not None else 1
@@ -125,8 +140,9 @@ def pretrain(method: str | None = None, smiles_file: str | os.PathLike | None = 
                "epochs_requested": int(config["epochs"]), "losses": losses, "step_losses": model.step_losses,
                "final_loss": losses[-1] if losses else None, "train_seconds": previous_seconds + seconds,
                "molecules_per_second": (len(molecules) * epochs_now / seconds) if epochs_now > 0 else None,
-               "machine": machine_description(device)}
-    write_json(out / "metrics.json", metrics)
+               "processes": world_size(), "machine": machine_description(device)}
+    if is_main_process():
+        write_json(out / "metrics.json", metrics)
     metrics["out"] = str(out)
     return metrics
 

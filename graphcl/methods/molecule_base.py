@@ -7,10 +7,12 @@ from typing import Any, ClassVar, Iterator, Sequence
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.data import Batch, Data
 from tqdm.auto import tqdm
 
 from ..compat.dgl_convert import as_pyg
+from ..train.distributed import gather_with_grad, is_distributed, is_main_process, rank, world_size
 
 PRETRAIN_METHODS: dict[str, type["MoleculePretrainMethod"]] = {}
 
@@ -33,7 +35,8 @@ def get_pretrain_method(name: str) -> type["MoleculePretrainMethod"]:
 PRETRAIN_COMMON_DEFAULTS: dict[str, Any] = {
     "seed": 0,              # (int) seed of initialisation, batch order and augmentation randomness
     "epochs": 20,           # (int) passes over the corpus
-    "batch_size": 64,       # (int) molecules per step; the other molecules of the batch are the negatives
+    "batch_size": 64,       # (int) molecules per step; the other molecules of the batch are the negatives (under
+                            #       torchrun: the global batch, split across the processes)
     "lr": 1.0e-4,           # (float) Adam learning rate
     "weight_decay": 0.0,    # (float) Adam weight decay
     "lr_decay": 1.0,        # (float) multiply the learning rate by this every lr_decay_steps optimiser steps
@@ -58,10 +61,29 @@ class MoleculePretrainMethod(ABC):
     z^{(2)}` and the loss is NT-Xent over the :math:`2B` samples of the batch (:func:`graphcl.losses.info_nce`, the
     same function as GRACE's loss), every other sample of the batch being a negative.
 
-    The batch order is drawn from a ``torch.Generator`` seeded by ``seed`` (checkpointed: a resumed run continues
-    the same stream). With ``hard_negatives`` the corpus is first ordered by Butina clusters of Morgan fingerprints
-    (:func:`graphcl.molecules.fingerprints.butina_batch_order`, KCL's hard-negative batches) and cut into batches;
-    each epoch shuffles the batches, not the molecules within them.
+    The batch order is drawn from ``order_generator``, a ``torch.Generator`` seeded by ``seed`` (checkpointed: a
+    resumed run continues the same stream). With ``hard_negatives`` the corpus is first ordered by Butina clusters
+    of Morgan fingerprints (:func:`graphcl.molecules.fingerprints.butina_batch_order`, KCL's hard-negative batches)
+    and cut into batches; each epoch shuffles the batches, not the molecules within them. Random views draw from
+    ``generator``, reseeded before every step from ``(seed, step, rank)`` (:meth:`seed_views`), so a resumed run
+    draws the views the uninterrupted run would have drawn.
+
+    **Several processes** (``torchrun``, a process group from :func:`graphcl.train.distributed.init_from_env`):
+    every process holds the corpus and draws the same batch order; each global batch of ``batch_size`` molecules is
+    split into one contiguous share per process (``numpy.array_split``: shares differ by at most one molecule), each
+    process encodes its share through the model wrapped in
+    :class:`~torch.nn.parallel.DistributedDataParallel`, and the projected views of all shares are gathered with
+    gradients (:func:`graphcl.train.distributed.gather_with_grad`), so every process computes NT-Xent over the
+    whole global batch: the negatives of a molecule are the other :math:`2B - 2` samples of the global batch, as in
+    one process. The gather's backward sums the gradients that the :math:`W` processes send to a share and DDP
+    averages over the :math:`W` processes, so each optimiser step uses the gradient of the one-process loss over the
+    same global batch. Methods with deterministic views (KCL) therefore train as in one process, up to float
+    rounding, whatever the number of processes; methods with random views (GraphCL-mol) seed each process's views
+    with its rank, so their draws (not their distribution) depend on the number of processes. Batch norms (GIN's)
+    use the statistics of the global batch on GPUs (``SyncBatchNorm``); torch has no synchronised batch norm on
+    CPUs, where each process normalises its share with its own statistics (DDP's default; rank 0's running
+    statistics are kept), so such a model trains close to, not exactly as, one process. A last batch smaller than
+    the number of processes is skipped (a process without molecules would have nothing to encode).
 
     Subclasses set ``name``, ``defaults`` and implement :meth:`build_model`, :meth:`encode_views` (the two
     projected views of a batch), :meth:`downstream_encoders` and :meth:`prepare` (the per-molecule input of a
@@ -83,10 +105,14 @@ class MoleculePretrainMethod(ABC):
         if self.batch_size < 2:
             raise ValueError(f"Expected 'batch_size' >= 2: the other molecules of a batch are the negatives "
                              f"(got {self.batch_size})")
+        if self.batch_size < world_size():
+            raise ValueError(f"Expected 'batch_size' >= the number of processes ({world_size()}): it is the global "
+                             f"batch, split across them (got {self.batch_size})")
         self.temperature = float(self.config["temperature"])
         if not self.temperature > 0:
             raise ValueError(f"Expected 'temperature' > 0 (got {self.temperature})")
-        self.generator = torch.Generator().manual_seed(int(self.config["seed"]))
+        self.order_generator = torch.Generator().manual_seed(int(self.config["seed"]))  # batch order
+        self.generator = torch.Generator().manual_seed(int(self.config["seed"]))  # random views: see seed_views
         torch.manual_seed(int(self.config["seed"]))
         self.model = self.build_model().to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=float(self.config["lr"]),
@@ -95,6 +121,7 @@ class MoleculePretrainMethod(ABC):
         self.steps = 0  # optimiser steps so far (the learning-rate decay counts them)
         self.step_losses: list[float] = []  # the loss of every step so far (the pretraining curve)
         self.progress = False  # a progress bar over the batches of each epoch (graphcl pretrain sets it)
+        self._views: nn.Module | None = None  # encode_views as a module (DDP-wrapped under a process group)
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -127,31 +154,48 @@ class MoleculePretrainMethod(ABC):
         return self._batches
 
     def batches(self) -> Iterator[np.ndarray]:
-        """The row indices of each batch of one epoch (advances the generator)."""
+        """The row indices of each global batch of one epoch (advances ``order_generator``; the same on every
+        process). A batch of fewer than two molecules (no negative), or of fewer molecules than processes, is
+        skipped."""
         n = len(self.molecules)
         if n == 0:
             raise ValueError(f"{self.name}: the pretraining corpus is empty")
         if not self.config["hard_negatives"]:
-            perm = torch.randperm(n, generator=self.generator).numpy()
+            perm = torch.randperm(n, generator=self.order_generator).numpy()
             chunks = [perm[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
         else:
             plan = self._hard_negative_batches()
-            chunks = [plan[i] for i in torch.randperm(len(plan), generator=self.generator).tolist()]
+            chunks = [plan[i] for i in torch.randperm(len(plan), generator=self.order_generator).tolist()]
+        smallest = max(2, world_size())
         for chunk in chunks:
-            if len(chunk) >= 2:  # a last batch of one molecule has no negative
+            if len(chunk) >= smallest:
                 yield chunk
 
+    def seed_views(self) -> None:
+        """Reseed ``generator`` (the random views' stream) for the next step from ``(seed, step, rank)``."""
+        entropy = (int(self.config["seed"]) % 2**63, self.steps, rank())
+        self.generator.manual_seed(int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0]))
+
     def train_epoch(self, epoch: int) -> float:
-        """One pass over the corpus, one optimiser step per batch; returns the mean batch loss."""
+        """One pass over the corpus, one optimiser step per global batch; returns the mean batch loss.
+
+        Under a process group this process encodes its share of each batch and the loss is NT-Xent over the
+        gathered global batch (the class docstring); the loss returned is that global loss, the same on every
+        process."""
         from ..losses import info_nce
 
         self.model.train()
+        views = self._view_encoder()
+        processes, me = world_size(), rank()
         total, steps = 0.0, 0
         bar = tqdm(self.batches(), desc=f"epoch {epoch}", total=-(-len(self.molecules) // self.batch_size),
-                   disable=not self.progress, leave=False)
+                   disable=not self.progress or not is_main_process(), leave=False)
         for chunk in bar:
-            z1, z2 = self.encode_views([self.molecules[i] for i in chunk])
-            loss = info_nce(z1, z2, temperature=self.temperature)
+            shares = np.array_split(chunk, processes)
+            self.seed_views()
+            z1, z2 = views([self.molecules[i] for i in shares[me]])
+            sizes = [len(share) for share in shares]
+            loss = info_nce(gather_with_grad(z1, sizes), gather_with_grad(z2, sizes), temperature=self.temperature)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.name}: the loss became {loss.item()} at epoch {epoch}; "
                                          f"lower 'lr' or raise 'temperature'")
@@ -164,6 +208,18 @@ class MoleculePretrainMethod(ABC):
             self.step_losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{self.step_losses[-1]:.4f}")
         return total / max(steps, 1)
+
+    def _view_encoder(self) -> nn.Module:
+        """:meth:`encode_views` as a module over ``model``, wrapped in DistributedDataParallel under a process group
+        (built on first use: DDP broadcasts rank 0's weights when it is built). On GPUs the batch norms of ``model``
+        become ``SyncBatchNorm`` (statistics of the global batch; same parameters and buffers)."""
+        if self._views is None:
+            if is_distributed() and self.device.type == "cuda":
+                nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            self._views = _ViewEncoder(self)
+            if is_distributed():
+                self._views = DistributedDataParallel(self._views)
+        return self._views
 
     def _decay_learning_rate(self) -> None:
         self.steps += 1
@@ -196,13 +252,28 @@ class MoleculePretrainMethod(ABC):
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
+        """Weights, optimiser, the batch-order stream (``generator``) and the steps so far: all a resumed run needs
+        (the random views are reseeded from the step count, :meth:`seed_views`)."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "steps": self.steps,
+                "generator": self.order_generator.get_state(), "steps": self.steps,
                 "step_losses": list(self.step_losses)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
+        self.order_generator.set_state(state["generator"])
         self.steps = int(state.get("steps", 0))
         self.step_losses = list(state.get("step_losses", []))
+
+
+class _ViewEncoder(nn.Module):
+    """A method's :meth:`~MoleculePretrainMethod.encode_views` as the ``forward`` of a module holding its model: what
+    DistributedDataParallel wraps (DDP synchronises gradients of what runs through its own ``forward``)."""
+
+    def __init__(self, method: MoleculePretrainMethod):
+        super().__init__()
+        self.model = method.model
+        self.encode_views = method.encode_views
+
+    def forward(self, molecules: list[Data]) -> tuple[Tensor, Tensor]:
+        return self.encode_views(molecules)

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import torch
 from tqdm.auto import tqdm
 
+from .distributed import barrier, broadcast_object, is_main_process
 from .io import write_torch
 from .precision import matmul_precision
 
@@ -115,6 +116,10 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
     time budget, met in whole epochs (``len(losses)`` tells how many were trained). A checkpoint also holds
     ``train_seconds``, the training time of all segments up to its epoch. A loss that is not finite stops training
     with a one-line ``FloatingPointError`` (:func:`nonfinite_loss_message`).
+
+    Under a process group (``torchrun``) every rank trains, rank 0 alone writes the checkpoints and shows the
+    progress bar, and rank 0's clock decides when the time budget is spent (every rank stops after the same epoch);
+    every rank returns once the last checkpoint is written.
     """
     if epochs < 0:
         raise ValueError(f"'epochs' must be >= 0 (got {epochs})")
@@ -129,14 +134,14 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
         start = int(checkpoint["epoch"]) + 1
 
     def save(epoch: int) -> None:
-        if out_dir is not None:
+        if out_dir is not None and is_main_process():
             write_torch(Path(out_dir) / CHECKPOINT_NAME,
                         {"epoch": epoch, "method": method.state_dict(), "torch_rng": torch.get_rng_state(),
                          "losses": losses, "config": method.config,
                          "train_seconds": seconds_before + time.perf_counter() - started})
 
-    bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress, leave=False,
-               initial=start - 1, total=epochs)
+    bar = tqdm(range(start, epochs + 1), desc=method.name, disable=not progress or not is_main_process(),
+               leave=False, initial=start - 1, total=epochs)
     started = time.perf_counter()
     with flush_denormals(), matmul_precision(precision):
         for epoch in bar:
@@ -145,10 +150,11 @@ def fit(method, epochs: int, out_dir: str | os.PathLike | None = None, checkpoin
             except FloatingPointError as err:  # the method's non-finite loss, before its optimiser step
                 raise FloatingPointError(nonfinite_loss_message(method, epoch, precision)) from err
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            over_budget = max_seconds is not None and time.perf_counter() - started > max_seconds
+            over_budget = max_seconds is not None and broadcast_object(time.perf_counter() - started > max_seconds)
             if epoch % checkpoint_every == 0 or epoch == epochs or over_budget:
                 save(epoch)
             if over_budget:
                 break
     bar.close()
+    barrier()
     return losses
