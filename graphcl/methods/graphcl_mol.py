@@ -45,6 +45,16 @@ class GraphCLMol(MoleculePretrainMethod):
         self.view = self.build_view()
 
     def build_view(self) -> Callable[[Data], Data]:
+        """The augmentation that ``views`` names: a new view of one molecule per call, with the molecule's keys.
+
+        Subgraph removal adds ``n_id`` (the kept atoms' original indices) and ``num_nodes`` when it removes atoms (not
+        in a molecule too small to lose one); atom masking and bond deletion add nothing. The encoder reads neither,
+        and views with and without them do not collate into one batch, so every view keeps only its molecule's keys.
+        """
+        augment = self._build_augmentation()
+        return lambda data: _with_keys_of(data, augment(data))
+
+    def _build_augmentation(self) -> Callable[[Data], Data]:
         kind, p, gen = self.config["views"], float(self.config["aug_ratio"]), self.generator
         if kind == "mask_delete":
             return Compose([AtomMasking(p, generator=gen), BondDeletion(p, generator=gen)])
@@ -69,3 +79,11 @@ class GraphCLMol(MoleculePretrainMethod):
 
     def downstream_encoders(self) -> dict[str, nn.Module]:
         return {"gin": self.model["encoder"]}
+
+
+def _with_keys_of(molecule: Data, view: Data) -> Data:
+    """``view`` without the keys that ``molecule`` lacks (``view`` is the augmenter's own shallow copy of
+    ``molecule``, so ``molecule`` keeps its keys)."""
+    for key in set(view.keys()) - set(molecule.keys()):
+        del view[key]
+    return view

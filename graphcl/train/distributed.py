@@ -87,27 +87,33 @@ def device_for_rank(device: str | torch.device) -> torch.device:
 def gather_with_grad(x: Tensor, sizes: Sequence[int] | None = None) -> Tensor:
     """Concatenate ``x`` of every rank along dim 0, in rank order, with gradients flowing back to each rank's part.
 
-    Uses ``torch.distributed.nn.functional.all_gather`` (its backward sums the gradients that all ranks send to a
-    part, so a loss computed from the gathered tensor on every rank, then averaged by DDP, has the gradient of the
-    one-process loss over the global batch). Every rank must pass the same shape, unless ``sizes`` gives the number
-    of rows of every rank's ``x`` (known to all ranks, e.g. from a shared split of the global batch): the parts are
-    then padded to the longest for the collective and cut back after it. Without a process group: ``x``.
+    Uses ``torch.distributed._functional_collectives.all_gather_single`` (what torch 2.13 names in place of the
+    deprecated ``torch.distributed.nn.functional.all_gather``; its backward is a sum reduce-scatter, so each rank's
+    part gets the sum of the gradients that all ranks send it, and a loss computed from the gathered tensor on every
+    rank, then averaged by DDP, has the gradient of the one-process loss over the global batch). Every rank must pass
+    the same shape, unless ``sizes`` gives the number of rows of every rank's ``x`` (known to all ranks, e.g. from a
+    shared split of the global batch): the parts are then padded to the longest for the collective and cut back after
+    it. Without a process group: ``x``.
 
     Raises:
         ValueError: ``sizes`` does not have one entry per rank, or its entry for this rank is not ``len(x)``.
     """
     if not is_distributed():
         return x
-    from torch.distributed.nn.functional import all_gather
+    from torch.distributed._functional_collectives import all_gather_single, wait_tensor
+
+    def gather(part: Tensor) -> Tensor:  # every rank's ``part`` (same shape on all), concatenated along dim 0
+        return wait_tensor(all_gather_single(part.contiguous(), 0, dist.group.WORLD))
 
     if sizes is None:
-        return torch.cat(all_gather(x.contiguous()), dim=0)
+        return gather(x)
     if len(sizes) != world_size() or sizes[rank()] != x.shape[0]:
         raise ValueError(f"Expected 'sizes' to give the rows of each of the {world_size()} ranks, {x.shape[0]} for "
                          f"rank {rank()} (got {list(sizes)})")
     longest = max(sizes)
     padded = torch.cat([x, x.new_zeros((longest - x.shape[0], *x.shape[1:]))]) if x.shape[0] < longest else x
-    return torch.cat([part[:n] for part, n in zip(all_gather(padded.contiguous()), sizes)], dim=0)
+    parts = gather(padded).unflatten(0, (world_size(), longest))
+    return torch.cat([part[:n] for part, n in zip(parts, sizes)], dim=0)
 
 
 def broadcast_object(obj: T) -> T:

@@ -126,3 +126,18 @@ def test_dgl_molecules_are_accepted_and_embed_as_their_pyg_originals():
                               task_type="classification")
     assert torch.equal(dataset[3].x, molecules[3].x) and torch.equal(dataset[3].edge_attr, molecules[3].edge_attr)
     assert dataset.y.shape == (10, 2) and torch.isnan(dataset.y[:, 1]).all()
+
+
+@pytest.mark.parametrize("views", ["random", "subgraph"])
+def test_views_with_and_without_removed_atoms_collate_into_one_batch(views):
+    # subgraph removal adds ``n_id`` and ``num_nodes`` only when it removes atoms (none of 'C', 'O', 'CN' at
+    # p = 0.25); atom masking and bond deletion add nothing: the views of one batch used to differ in their keys
+    molecules = [smiles_to_data(s) for s in ["C1CCCCC1", "C", "c1ccccc1", "O", "CCCCCC", "CN", "CC(=O)O", "CCO"]]
+    keys = [set(m.keys()) for m in molecules]
+    method = GraphCLMol(molecules, _config(GraphCLMol, TINY_GIN, views=views))
+    losses = fit(method, 3, progress=False)
+    assert len(method.step_losses) == 6 and all(np.isfinite(losses))
+    z1, z2 = method.encode_views(molecules)
+    assert z1.shape == z2.shape == (8, 4) and not torch.allclose(z1, z2)
+    assert [set(method.view(m).keys()) for m in molecules] == keys
+    assert [set(m.keys()) for m in molecules] == keys  # the corpus itself is left as it was

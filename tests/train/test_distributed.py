@@ -1,5 +1,7 @@
 """graphcl.train.distributed: one-process answers, init_from_env's checks, and on two Gloo processes the gather that
 carries gradients (hand-checked, and against the one-process InfoNCE gradient), rank 0's values for every rank."""
+import warnings
+
 import pytest
 import torch
 
@@ -99,3 +101,27 @@ def test_two_processes_gather_with_gradients_and_share_rank_zero_values():
     assert results[0]["hand_grad"].tolist() == [[3.0, 4.0]]
     assert results[1]["hand_grad"].tolist() == [[1.0, 2.0]]
     assert abs(results[0]["grad1"]).sum() > 0
+
+
+def _gather_warnings_and_sums() -> dict:
+    """Run on each of 2 ranks: gathers of equal parts and of uneven ones (rank 1's part empty), every warning
+    recorded; rank r's loss is (r + 1) times the sum of both gathers."""
+    me = rank()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x = torch.full((2, 1), float(me + 1), requires_grad=True)
+        gathered = gather_with_grad(x)
+        uneven = gather_with_grad(x if me == 0 else x[:0], [2, 0])
+        ((me + 1) * (gathered.sum() + uneven.sum())).backward()
+    return {"deprecations": [str(w.message) for w in caught if issubclass(w.category, (FutureWarning,
+                                                                                         DeprecationWarning))],
+            "gathered": gathered.detach().numpy(), "uneven": uneven.detach().numpy(), "grad": x.grad.numpy()}
+
+
+def test_gather_uses_no_deprecated_collective_and_sums_the_gradients_of_all_ranks():
+    results = run_in_processes(_gather_warnings_and_sums, 2)
+    for out in results:
+        assert out["deprecations"] == []
+        assert out["gathered"].tolist() == [[1.0], [1.0], [2.0], [2.0]] and out["uneven"].tolist() == [[1.0], [1.0]]
+    # every rank's loss reaches each part: 1 + 2 from the equal gather, and again from the uneven one for rank 0's
+    assert results[0]["grad"].tolist() == [[6.0], [6.0]] and results[1]["grad"].tolist() == [[3.0], [3.0]]
