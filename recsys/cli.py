@@ -1,8 +1,9 @@
 """``recsys``: train a recommender (sequential, or ColdStartCL) through RecBole, or list what is available.
 
     recsys train MODEL --dataset NAME [--data-path DIR] [--config FILE.yaml ...] [--epochs N] [--seed S]
-                 [--device D] [--threads N] [--out DIR] [--overwrite] [--export-topk K] [--quiet]
-    recsys train --resume DIR [--epochs N] [--device D] [--threads N] [--out DIR2] [--export-topk K] [--quiet]
+                 [--device D] [--threads N] [--nproc N] [--out DIR] [--overwrite] [--export-topk K] [--quiet]
+    recsys train --resume DIR [--epochs N] [--device D] [--threads N] [--nproc N] [--out DIR2] [--export-topk K]
+                 [--quiet]
     recsys list
 
 ``--data-path DIR`` trains on your own RecBole atomic files, ``DIR/NAME/NAME.inter`` (or ``DIR/NAME.inter``),
@@ -24,10 +25,15 @@ config files, seed), in DIR or, with ``--out DIR2``, in a new folder that starts
 Refused in one line: a MODEL, ``--dataset``, ``--data-path`` or ``--seed`` other than the saved ones, ``--config``,
 config files or data that changed since, ``--epochs`` below the epochs already trained, and a missing, truncated or
 foreign ``last.pth``. The history and training seconds of ``metrics.json`` count every segment.
+
+``--nproc N`` trains in N processes of one DDP run (RecBole's multi-process mode, see :func:`recsys.run`; the other
+keys, ``world_size``, ``offset``, ``ip`` and ``port``, come from a ``--config`` file): the first process prints the
+epoch lines and writes the checkpoints and ``log.txt``; ``--resume`` may change it.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -78,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument('--epochs', type=int, help='maximum epochs')
     train.add_argument('--seed', type=int, help='random seed')
     train.add_argument('--device', help="'auto' (default), 'cpu', 'cuda' or 'cuda:<index>'")
-    train.add_argument('--threads', type=int, metavar='N', help="torch intra-op CPU threads (default: torch's choice)")
+    train.add_argument('--threads', type=int, metavar='N',
+                       help="torch intra-op CPU threads (default: torch's choice), shared by the --nproc processes")
+    train.add_argument('--nproc', type=int, metavar='N',
+                       help="processes of one DDP run (RecBole's nproc; CPU: Gloo, CUDA: process i on cuda:i)")
     train.add_argument('--out', help='output folder, new or empty (default: runs/<model>-<dataset>-<time>-<pid>-<n>/)')
     train.add_argument('--overwrite', action='store_true',
                        help=f"replace the outputs of a non-empty --out ({', '.join(OUTPUT_FILES)})")
@@ -173,7 +182,7 @@ def _resolve_args(args: argparse.Namespace, saved: Optional[Dict[str, Any]]) -> 
         raise ValueError(f"{args.resume} was trained on data under {config_dict.get('data_path') or 'the default'}: "
                          f"cannot resume it with --data-path {args.data_path}")
     for key, value in (('epochs', args.epochs), ('seed', args.seed), ('device', args.device),
-                       ('data_path', data_path)):
+                       ('nproc', args.nproc), ('data_path', data_path)):
         if value is not None:
             config_dict[key] = value
     return {'model': model, 'dataset': dataset,
@@ -209,8 +218,9 @@ def _prepare(args: argparse.Namespace) -> _Plan:
     from .pipeline import get_model, read_checkpoint
     if args.export_topk is not None and args.export_topk < 1:
         raise ValueError(f"Expected '--export-topk' >= 1 (got {args.export_topk})")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"Expected '--threads' >= 1 (got {args.threads})")
+    for option, value in (('--threads', args.threads), ('--nproc', args.nproc)):
+        if value is not None and value < 1:
+            raise ValueError(f"Expected '{option}' >= 1 (got {value})")
     if args.data_path is not None and not os.path.isdir(os.path.expanduser(args.data_path)):
         raise FileNotFoundError(f"--data-path folder not found: '{args.data_path}'")
     saved = _saved_args(Path(args.resume)) if args.resume else None
@@ -242,6 +252,13 @@ def _user_sets(spec: Dict[str, Any], key: str) -> bool:
     """Whether the user's config files or options give ``key``."""
     from .config import read_yaml
     return key in spec['config_dict'] or any(key in read_yaml(f) for f in spec['config_files'])
+
+
+def _print_epoch(quiet: bool, record: Dict[str, Any]) -> None:
+    """The line of a validated epoch, unless ``quiet`` (module-level: with --nproc the first process calls it)."""
+    if not quiet:
+        print(f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  valid {record['valid_score']:.4f}"
+              f"  ({record['elapsed_s']:.1f} s)", flush=True)
 
 
 def _train(args: argparse.Namespace, plan: _Plan) -> int:
@@ -283,16 +300,12 @@ def _train(args: argparse.Namespace, plan: _Plan) -> int:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
-    def on_epoch(record: Dict[str, Any]) -> None:
-        if not args.quiet:
-            print(f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  valid {record['valid_score']:.4f}"
-                  f"  ({record['elapsed_s']:.1f} s)", flush=True)
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', SeqrecFormatWarning)  # reported by main() already
             result = run(plan.model_cls, plan.spec['dataset'], config_dict, plan.spec['config_files'], out_dir=out,
-                         resume=plan.resume, export_topk_k=args.export_topk, epoch_callback=on_epoch)
+                         resume=plan.resume, export_topk_k=args.export_topk,
+                         epoch_callback=functools.partial(_print_epoch, args.quiet))
     finally:
         root.removeHandler(handler)
         handler.close()

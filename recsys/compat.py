@@ -33,6 +33,11 @@ What is patched and why:
   ``TypeError`` in the model). ``Config._load_internal_config_dict`` also loads
   :func:`recsys.config.model_config_files` for a recsys model, at the model-file level of RecBole's order
   (user files, dictionaries and the command line still win).
+* **DDP on the CPU**: ``AbstractTrainer.__init__`` wraps the model in ``DistributedDataParallel(model,
+  device_ids=[local_rank])``, which torch refuses for a CPU module (``device_ids`` is for single-device CUDA
+  modules), so RecBole's multi-process mode ran on CUDA only. Inside ``recbole.trainer.trainer`` only, the wrapper
+  drops ``device_ids`` when the model is not on CUDA (Gloo processes; :class:`recsys.config.RecsysConfig` starts the
+  process group with Gloo there instead of RecBole's NCCL-only ``Config._init_device``).
 * **pandas 3** turned ``df[col].fillna(..., inplace=True)`` (chained assignment) into a silent no-op, which breaks
   ``Dataset._fill_nan``; it is replaced by an assignment-based equivalent (identical results on pandas 2).
 
@@ -180,6 +185,15 @@ class _AmpForTrainer(types.ModuleType):
         return self._torch.amp.GradScaler('cuda', *args, **kwargs)
 
 
+def _ddp_for_trainer(module: Any, device_ids: Optional[list] = None, **kwargs: Any) -> Any:
+    """``DistributedDataParallel`` as ``recbole.trainer.trainer`` builds it, without ``device_ids`` for a module that
+    is not on CUDA (torch accepts them for single-device CUDA modules only)."""
+    from torch.nn.parallel import DistributedDataParallel
+    if next(module.parameters()).device.type != 'cuda':
+        device_ids = None
+    return DistributedDataParallel(module, device_ids=device_ids, **kwargs)
+
+
 def _fill_nan(self: Any) -> None:
     """``Dataset._fill_nan`` without chained ``inplace=True`` (a no-op on pandas 3)."""
     from recbole.utils import FeatureType
@@ -236,6 +250,7 @@ def apply() -> None:
     if hasattr(torch, 'amp') and hasattr(torch.amp, 'GradScaler'):
         trainer_module.amp = _AmpForTrainer(torch)
     trainer_module.get_tensorboard = _get_tensorboard
+    trainer_module.DistributedDataParallel = _ddp_for_trainer
     config_class = importlib.import_module('recbole.config.configurator').Config
     config_class._load_internal_config_dict = _load_internal_config_dict(config_class._load_internal_config_dict)
     dataset_module = importlib.import_module('recbole.data.dataset.dataset')

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Union
 
 import torch
 import yaml
 from recbole.config import Config
 
-__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'RecsysConfig', 'build_config', 'check_config', 'config_files',
-           'model_config_files', 'read_yaml', 'to_plain', 'train_stride']
+from graphcl.train import distributed
+
+__all__ = ['CONFIG_DIR', 'MODEL_CONFIG_DIR', 'Launch', 'RecsysConfig', 'build_config', 'check_config', 'config_files',
+           'launch_settings', 'model_config_files', 'read_yaml', 'to_plain', 'train_stride']
 
 #: Folder of the shared and per-dataset YAML files.
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -42,7 +44,13 @@ class RecsysConfig(Config):
     r"""RecBole :class:`~recbole.config.Config` that ignores the process's command line (RecBole parses any
     ``--key=value`` in ``sys.argv``, which breaks under other CLIs and pytest) and resolves the device from the
     ``device`` key (``'auto'``/unset: CUDA when available and ``use_gpu``; else e.g. ``'cpu'``, ``'cuda:1'``)
-    without touching ``CUDA_VISIBLE_DEVICES``."""
+    without touching ``CUDA_VISIBLE_DEVICES``.
+
+    Inside a process group (a rank started by :func:`recsys.run` with ``nproc`` > 1, see :func:`launch_settings`)
+    the config is RecBole's multi-process one: ``single_spec`` False, ``local_rank`` and ``world_size`` those of the
+    group, ``cuda`` becomes ``cuda:<local_rank>``, and ranks other than 0 show no progress bar
+    (:class:`~recbole.trainer.Trainer` then wraps the model in DDP and the dataloaders shard with a
+    ``DistributedSampler``). RecBole's own ``Config`` would start the process group itself, with NCCL only."""
 
     def _load_cmd_line(self) -> Dict[str, Any]:
         return {}
@@ -72,11 +80,60 @@ class RecsysConfig(Config):
                                  f"(got {requested!r})") from exc
         if device.type == 'cuda' and not torch.cuda.is_available():
             raise ValueError(f"Expected 'device' to be available (got {requested!r}, but CUDA is not)")
+        device = distributed.device_for_rank(device)
         d['device'] = device
         d['use_gpu'] = device.type == 'cuda'
         d['gpu_id'] = str(device.index or 0) if device.type == 'cuda' else ''
-        d['single_spec'] = True
-        d['local_rank'] = 0
+        d['single_spec'] = not distributed.is_distributed()
+        d['local_rank'] = distributed.local_rank() if distributed.is_distributed() else 0
+        if distributed.is_distributed():
+            d['world_size'] = distributed.world_size()
+            if not distributed.is_main_process():  # as RecBole's Config: one progress bar, from rank 0
+                d['show_progress'] = False
+
+
+class Launch(NamedTuple):
+    """Where the processes of a multi-process run go (RecBole's keys, checked by :func:`launch_settings`)."""
+    nproc: int  #: processes started on this machine
+    world_size: int  #: processes on all machines
+    offset: int  #: global rank of this machine's first process
+    ip: str  #: address of the machine of global rank 0
+    port: Optional[int]  #: its port for the process group (None: a free port, chosen when the run starts)
+    backend: str  #: 'nccl' (CUDA devices) or 'gloo' (CPU)
+
+
+def launch_settings(config: Any) -> Launch:
+    r"""The multi-process settings of ``config``, RecBole's keys: ``nproc`` (processes on this machine, default 1),
+    ``world_size`` (on all machines; -1 or unset: ``nproc``), ``offset`` (global rank of this machine's first
+    process, default 0), ``ip`` and ``port`` (of global rank 0's machine; default ``localhost`` and, on one machine,
+    a free port). The backend is NCCL when the device is CUDA (rank :math:`i` of a machine on ``cuda:i``), else Gloo.
+
+    Raises:
+        ValueError: naming the key, the value and what is allowed, in one line: ``nproc`` or ``world_size`` not a
+            positive integer, ``offset + nproc > world_size``, a ``port`` outside [1, 65535] (or none for several
+            machines), ``cuda:<index>`` or more processes than CUDA devices with ``nproc`` > 1.
+    """
+    nproc = _integer(config, 'nproc', 1, 1)
+    world = config['world_size']
+    world_size = nproc if world is None or world == -1 else _integer(config, 'world_size', nproc, 1)
+    offset = _integer(config, 'offset', 0, 0)
+    if offset + nproc > world_size:
+        raise ValueError(f"Expected 'offset' + 'nproc' <= 'world_size' (got offset={offset}, nproc={nproc}, "
+                         f"world_size={world_size})")
+    port = None if config['port'] is None else _integer(config, 'port', 0, 1, 65535)
+    if port is None and world_size > nproc:
+        raise ValueError(f"Expected a 'port' (of the machine of rank 0, with its 'ip') for a run on several machines "
+                         f"(got world_size={world_size} > nproc={nproc} and no port)")
+    device = torch.device(config['device'])
+    if device.type == 'cuda' and nproc > 1 and not distributed.is_distributed():  # checked before the ranks start
+        if device.index is not None:
+            raise ValueError(f"Expected 'device' 'cuda' with nproc > 1: process i of a machine uses cuda:i "
+                             f"(got {config['device']}; restrict the devices with CUDA_VISIBLE_DEVICES)")
+        if nproc > torch.cuda.device_count():
+            raise ValueError(f"Expected 'nproc' <= {torch.cuda.device_count()} CUDA devices (got {nproc}; use "
+                             f"'device: cpu' for Gloo processes on the CPU)")
+    return Launch(nproc, world_size, offset, str(config['ip'] or 'localhost'), port,
+                  'nccl' if device.type == 'cuda' else 'gloo')
 
 
 def config_files(model_name: str, dataset: str) -> List[str]:
@@ -198,15 +255,16 @@ def _integer(config: Any, key: str, default: int, low: int, high: Optional[int] 
 
 def check_config(config: Any) -> None:
     r"""Check the values RecBole would use silently or fail on late: ``train_stride`` (:func:`train_stride`),
-    ``epochs`` (an integer >= 0), ``valid_metric`` (one of ``metrics`` at one of ``topk``), and that
-    ``train_stride`` > 1 is only used with a recsys model (RecBole's ``SASRec`` takes its loss at the last position
-    only, so it would train on about :math:`1/s` of the targets).
+    ``epochs`` (an integer >= 0), the multi-process keys (:func:`launch_settings`), ``valid_metric`` (one of
+    ``metrics`` at one of ``topk``), and that ``train_stride`` > 1 is only used with a recsys model (RecBole's
+    ``SASRec`` takes its loss at the last position only, so it would train on about :math:`1/s` of the targets).
 
     Raises:
         ValueError: naming the key, the value and the valid range, in one line.
     """
     stride = train_stride(config)
     _integer(config, 'epochs', 0, 0)
+    launch_settings(config)
     metric, metrics, topk = config['valid_metric'], config['metrics'], config['topk']
     if isinstance(metric, str) and '@' in metric and metrics is not None and topk is not None:
         name, _, k = metric.partition('@')

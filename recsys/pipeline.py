@@ -10,7 +10,10 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import logging
 import os
+import pickle
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -18,15 +21,16 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from recbole.data import create_dataset, data_preparation
 from recbole.data.utils import get_dataloader
 from recbole.utils import init_seed
 
-from graphcl.train import flush_denormals, write_text
+from graphcl.train import distributed, flush_denormals, setup_process, write_text
 
 from . import trainers
 from .cli import MODEL_TABLE
-from .config import RecsysConfig, build_config, check_config, to_plain, train_stride
+from .config import Launch, RecsysConfig, build_config, check_config, launch_settings, to_plain, train_stride
 from .trainers import RecTrainer
 
 __all__ = ['MODELS', 'export_topk', 'get_model', 'load_data', 'read_checkpoint', 'run', 'sequences_per_batch',
@@ -127,23 +131,30 @@ def _plain_metrics(result: Optional[Dict[str, Any]]) -> Dict[str, float]:
 @torch.no_grad()
 def export_topk(model: torch.nn.Module, eval_data: Any, k: int, path: Union[str, os.PathLike]) -> Path:
     r"""Write the top-``k`` items of every user of ``eval_data`` (full ranking, padding excluded) as a TSV
-    ``user_id<TAB>item_1 ... item_k`` in original tokens; written atomically."""
+    ``user_id<TAB>item_1 ... item_k`` in original tokens, users in RecBole's order (ascending internal id); written
+    atomically. In a process group every rank ranks its shard of the users, and rank 0 writes them all."""
     if k < 1:
         raise ValueError(f"Expected 'k' >= 1 (got {k})")
     dataset = eval_data.dataset
     uid_field, iid_field = dataset.uid_field, dataset.iid_field
     device = next(model.parameters()).device
     model.eval()
-    lines = [f'{uid_field}\ttop{k}_{iid_field}']
+    rows: Dict[int, str] = {}  # internal user id -> line
     for batch in eval_data:
         interaction = batch[0].to(device)
         scores = model.full_sort_predict(interaction).view(len(interaction), -1)
         scores[:, 0] = -np.inf
         top = torch.topk(scores, min(k, scores.size(1) - 1), dim=1).indices.cpu().numpy()
-        users = dataset.id2token(uid_field, interaction[uid_field].cpu().numpy())
+        uids = interaction[uid_field].cpu().numpy()
+        users = dataset.id2token(uid_field, uids)
         items = dataset.id2token(iid_field, top)
-        lines.extend(f'{u}\t{" ".join(map(str, row))}' for u, row in zip(users, items))
-    write_text(path, '\n'.join(lines) + '\n')
+        rows.update((int(i), f'{u}\t{" ".join(map(str, row))}') for i, u, row in zip(uids, users, items))
+    if distributed.is_distributed():  # the shards; DistributedSampler repeats a few users to even them out
+        shards: List[Optional[Dict[int, str]]] = [None] * distributed.world_size()
+        dist.all_gather_object(shards, rows)
+        rows = {uid: line for shard in shards for uid, line in shard.items()}
+    if distributed.is_main_process():
+        write_text(path, '\n'.join([f'{uid_field}\ttop{k}_{iid_field}'] + [rows[u] for u in sorted(rows)]) + '\n')
     return Path(path)
 
 
@@ -208,12 +219,78 @@ def _earlier_segments(resume: Union[str, os.PathLike],
     return [], 0.0
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _spawn(launch: Launch, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """Run :func:`run` (``kwargs``) in ``launch.nproc`` new processes of one process group and return the result of
+    this machine's first; the exception of the first process that failed is raised here."""
+    import torch.multiprocessing as mp
+    launch = launch._replace(port=launch.port or _free_port(launch.ip))
+    root = logging.getLogger()
+    logs = [(h.baseFilename, h.formatter) for h in root.handlers if isinstance(h, logging.FileHandler)]
+    threads = max(1, torch.get_num_threads() // launch.nproc)  # this process's CPU threads, shared by the ranks
+    with tempfile.TemporaryDirectory(prefix='recsys-ranks-') as exchange:
+        try:
+            mp.start_processes(_run_rank, args=(launch, threads, logs, root.level, exchange, kwargs),
+                               nprocs=launch.nproc, start_method='spawn')
+        except (mp.ProcessRaisedException, mp.ProcessExitedException) as err:
+            errors = [pickle.loads(path.read_bytes()) for path in Path(exchange).glob('error-*.pkl')]
+            if errors:
+                raise min(errors, key=lambda e: e[0])[1] from err
+            raise
+        return pickle.loads((Path(exchange) / 'result.pkl').read_bytes())
+
+
+def _run_rank(local_rank: int, launch: Launch, threads: int, logs: List[Tuple[str, Any]], level: int,
+              exchange: str, kwargs: Dict[str, Any]) -> None:
+    """One process of :func:`_spawn`: joins the process group (torchrun's environment variables, read by
+    :func:`graphcl.train.distributed.init_from_env`), logs to the parent's log files from global rank 0, runs
+    :func:`run` and leaves the result (first process of the machine) or its exception in ``exchange``."""
+    setup_process(threads)
+    rank = launch.offset + local_rank
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(local_rank), WORLD_SIZE=str(launch.world_size),
+                      MASTER_ADDR=launch.ip, MASTER_PORT=str(launch.port))
+    if rank == 0:
+        root = logging.getLogger()
+        root.setLevel(level)
+        for filename, formatter in logs:
+            handler = logging.FileHandler(filename)
+            handler.setFormatter(formatter)
+            root.addHandler(handler)
+    try:
+        distributed.init_from_env(launch.backend)
+        result = run(**kwargs)
+        if local_rank == 0:
+            (Path(exchange) / 'result.pkl').write_bytes(pickle.dumps(result))
+    except Exception as err:
+        try:
+            report = pickle.dumps((time.time(), err))
+        except Exception:  # an exception that does not pickle: its type and message
+            report = pickle.dumps((time.time(), RuntimeError(f'{type(err).__name__}: {err}')))
+        (Path(exchange) / f'error-{rank}.pkl').write_bytes(report)
+        raise
+    finally:
+        distributed.shutdown()
+
+
 def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional[Dict[str, Any]] = None,
         config_files: Optional[Iterable[Union[str, os.PathLike]]] = None, *,
         out_dir: Optional[Union[str, os.PathLike]] = None, saved: bool = True,
         resume: Optional[Union[str, os.PathLike]] = None, export_topk_k: Optional[int] = None,
         epoch_callback: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
     r"""Train and evaluate ``model`` on ``dataset`` with RecBole's data pipeline and our trainers.
+
+    With ``nproc`` > 1 (or ``world_size`` > 1; RecBole's multi-process keys, :func:`recsys.config.launch_settings`)
+    the run takes place in ``nproc`` new processes of one process group (started with ``spawn``; Gloo on the CPU,
+    NCCL on CUDA), RecBole's multi-process mode: the model is wrapped in DDP, each rank trains on its shard of every
+    epoch (``DistributedSampler``, ``train_batch_size / world_size`` samples per rank and step), validation and test
+    metrics are averaged over the ranks' shards, global rank 0 writes the checkpoints (and ``topk.tsv``) and calls
+    ``epoch_callback``, which must then be picklable. The result is that of this machine's first process. As with
+    any ``spawn``, a script that calls it needs an ``if __name__ == '__main__':`` guard.
 
     Args:
         model (str or type): a name from :data:`MODELS` or a RecBole model class.
@@ -245,6 +322,7 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
     model_cls = get_model(model)
     config = build_config(model_cls, dataset, config_dict, config_files)
     checkpoint = read_checkpoint(resume, config) if resume is not None else {}
+    launch = launch_settings(config)
     tmp_dir = None
     if out_dir is None:
         tmp_dir = tempfile.TemporaryDirectory(prefix='recsys-')
@@ -254,9 +332,14 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
         out.mkdir(parents=True, exist_ok=True)
     config['checkpoint_dir'] = str(out)
     try:
+        if launch.world_size > 1 and not distributed.is_distributed():
+            result = _spawn(launch, dict(model=model_cls, dataset=dataset, config_dict=config_dict,
+                                         config_files=config_files, out_dir=out, saved=saved, resume=resume,
+                                         export_topk_k=export_topk_k, epoch_callback=epoch_callback))
+            return dict(result, checkpoint=None if tmp_dir is not None else result['checkpoint'])
         _, train_data, valid_data, test_data = load_data(config)
-        init_seed(config['seed'], config['reproducibility'])
-        net = model_cls(config, train_data.dataset).to(config['device'])
+        init_seed(config['seed'] + distributed.rank(), config['reproducibility'])  # as RecBole: DDP then
+        net = model_cls(config, train_data.dataset).to(config['device'])  # broadcasts rank 0's weights
         trainer = trainer_for(net)(config, net)
         best_path, last_path = out / 'model.pth', out / 'last.pth'
         if resume is not None:
@@ -282,7 +365,7 @@ def run(model: Union[str, type], dataset: str = 'ml-100k', config_dict: Optional
             if saved:
                 trainer._save_checkpoint(epoch_idx, verbose=False, saved_model_file=str(last_path),
                                          history=whole_run(), train_seconds=before + record['elapsed_s'])
-            if epoch_callback is not None:
+            if epoch_callback is not None and distributed.is_main_process():
                 epoch_callback(record)
 
         # with nothing left to train, RecBole's fit() would save the current weights as the best checkpoint

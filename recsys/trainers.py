@@ -3,30 +3,48 @@ intent clustering."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterable, Tuple
+from typing import Any, Dict, Iterable, Sequence, Tuple
 
 import torch
+import torch.distributed as dist
 from recbole.trainer import Trainer
 from recbole.utils import set_color
+from torch.nn.parallel import DistributedDataParallel
 from torch.nn.utils.clip_grad import clip_grad_norm_
 from tqdm import tqdm
 
-from graphcl.train import atomic_path
+from graphcl.train import atomic_path, distributed
 
-__all__ = ['ICSRecTrainer', 'MCLRecTrainer', 'OptimizerGroup', 'RecTrainer']
+__all__ = ['ICSRecTrainer', 'MCLRecTrainer', 'OptimizerGroup', 'RecTrainer', 'average_gradients']
 
 
 class RecTrainer(Trainer):
     r"""RecBole's :class:`~recbole.trainer.Trainer` with atomic checkpoint writes (temporary file, then
     ``os.replace``, file mode following the umask), so an interrupted run never leaves a truncated ``.pth``.
     Everything else is RecBole's: one optimiser over all parameters, ``calculate_loss`` per batch, early stopping
-    on ``valid_metric``."""
+    on ``valid_metric``.
+
+    In RecBole's multi-process mode (``single_spec`` False) RecBole wraps the model in DDP; the model's
+    non-persistent buffers (data every rank derives itself, such as ICSRec's training subsequences) are kept out of
+    DDP's buffer broadcast, which would otherwise send them from rank 0 at every step. Checkpoints are written by
+    global rank 0 only, and every rank waits for the write (so all ranks then read the same ``model.pth``)."""
+
+    def __init__(self, config: Any, model: Any):
+        if not config['single_spec']:
+            saved = set(model.state_dict())
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                model, [name for name, _ in model.named_buffers() if name not in saved])
+        super().__init__(config, model)
 
     def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
         r"""Write RecBole's checkpoint of ``epoch`` to ``saved_model_file`` (default: the trainer's), with the other
-        keyword arguments as extra entries (:func:`recsys.pipeline.run` adds ``history`` and ``train_seconds``)."""
-        if not self.config['single_spec'] and self.config['local_rank'] != 0:
-            return
+        keyword arguments as extra entries (:func:`recsys.pipeline.run` adds ``history`` and ``train_seconds``);
+        in a process group, rank 0 writes and every rank returns once it has."""
+        if distributed.is_main_process():
+            self._write_checkpoint(epoch, verbose, **kwargs)
+        distributed.barrier()
+
+    def _write_checkpoint(self, epoch: int, verbose: bool, **kwargs: Any) -> None:
         target = kwargs.pop('saved_model_file', self.saved_model_file)
         state = {  # RecBole's entries, as its Trainer._save_checkpoint writes them
             'config': self.config,
@@ -79,6 +97,24 @@ def _set_requires_grad(params: Iterable[torch.nn.Parameter], flag: bool) -> None
         p.requires_grad_(flag)
 
 
+def average_gradients(params: Sequence[torch.nn.Parameter]) -> None:
+    r"""Replace the gradients of ``params`` by their mean over the ranks of the process group (no-op without one):
+    what DDP does for the modules it wraps, for updates that bypass DDP's forward (MCLRec's three steps). A
+    parameter without a gradient on any rank keeps ``None`` (the optimiser then skips it, as in one process); one
+    with a gradient on some ranks only counts zeros for the others. One all-reduce per call."""
+    if not params or not distributed.is_distributed():
+        return
+    reference = params[0]
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+                     + [torch.tensor([p.grad is not None for p in params], dtype=reference.dtype,
+                                     device=reference.device)])
+    dist.all_reduce(flat)
+    flat /= distributed.world_size()
+    mean, present = flat[:-len(params)], flat[-len(params):]
+    for p, chunk, has in zip(params, torch.split(mean, [p.numel() for p in params]), present.tolist()):
+        p.grad = chunk.view_as(p).clone() if has > 0 else None
+
+
 class MCLRecTrainer(RecTrainer):
     r"""The meta update of MCLRec (`Qin et al., SIGIR 2023 <https://arxiv.org/abs/2304.07763>`_), per batch:
 
@@ -90,6 +126,10 @@ class MCLRecTrainer(RecTrainer):
     The two views of the batch are drawn once and shared by the three steps. With ``joint: True`` the stock
     single-optimiser loop runs on :math:`L_0` over all parameters (the paper's weaker joint variant). The two
     optimisers are checkpointed together (:class:`OptimizerGroup`).
+
+    In RecBole's multi-process mode the three steps bypass DDP's forward: each step averages the gradients of the
+    parameters it updates over the ranks (:func:`average_gradients`) before clipping and stepping, so the ranks'
+    parameters stay equal (every rank draws its own views of its own shard of the batch).
     """
 
     def __init__(self, config: Any, model: Any):
@@ -106,6 +146,7 @@ class MCLRecTrainer(RecTrainer):
         self._check_nan(loss)
         optimizer.zero_grad()
         loss.backward()
+        average_gradients(params)  # the parts of a step DDP does not see: keeps the ranks' parameters equal
         if self.clip_grad_norm:
             clip_grad_norm_(params, **self.clip_grad_norm)
         optimizer.step()
@@ -140,6 +181,8 @@ class MCLRecTrainer(RecTrainer):
         self.model.train()
         iter_data = tqdm(train_data, total=len(train_data), ncols=100,
                          desc=set_color(f'Train {epoch_idx:>5}', 'pink')) if show_progress else train_data
+        if not self.config['single_spec'] and train_data.shuffle:  # as RecBole's loop: a new shard order per epoch
+            train_data.sampler.set_epoch(epoch_idx)
         total = [0.0, 0.0, 0.0]
         for interaction in iter_data:
             losses = self.meta_step(interaction.to(self.device))
@@ -151,7 +194,8 @@ class ICSRecTrainer(RecTrainer):
     r"""ICSRec's loop (`Qin et al., WSDM 2024 <https://arxiv.org/abs/2310.14318>`_): at the start of every
     training epoch, when the fine-grain weight ``beta`` is non-zero, all training subsequences are encoded and
     clustered by k-means into ``n_intents`` intents (:meth:`recsys.models.ICSRec.fit_intents`); then the stock
-    single-optimiser epoch runs on :math:`L_{rec} + \lambda L_{CICL} + \beta L_{FICL}`."""
+    single-optimiser epoch runs on :math:`L_{rec} + \lambda L_{CICL} + \beta L_{FICL}`. In RecBole's multi-process
+    mode each rank encodes its share of the subsequences and rank 0 clusters them all (see ``fit_intents``)."""
 
     def __init__(self, config: Any, model: Any):
         super().__init__(config, model)

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from graphcl.eval.kmeans import kmeans_fit
+from graphcl.train import distributed
 
 from ..losses import SIMILARITIES, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
@@ -165,12 +166,15 @@ class ICSRec(SASRecBackbone):
         return self.intent_centroids.numel() > 0
 
     @torch.no_grad()
-    def encode_training_sequences(self, batch_size: int = 4096) -> Tensor:
-        r"""Representations :math:`h` of every training subsequence, ``[N, d]`` (eval mode, no dropout)."""
+    def encode_training_sequences(self, batch_size: int = 4096, start: int = 0,
+                                  stop: Optional[int] = None) -> Tensor:
+        r"""Representations :math:`h` of the training subsequences ``start:stop`` (default: all), ``[N, d]`` (eval
+        mode, no dropout)."""
         was_training = self.training
         self.eval()
-        out = [self.forward(self.train_seq[i:i + batch_size], self.train_len[i:i + batch_size])
-               for i in range(0, self.train_seq.size(0), batch_size)]
+        seqs, lengths = self.train_seq[start:stop], self.train_len[start:stop]
+        out = [self.forward(seqs[i:i + batch_size], lengths[i:i + batch_size])
+               for i in range(0, seqs.size(0), batch_size)]
         self.train(was_training)
         return torch.cat(out) if out else self.train_seq.new_zeros((0, self.hidden_size), dtype=torch.float)
 
@@ -181,11 +185,25 @@ class ICSRec(SASRecBackbone):
         self.intent_vectors = torch.nn.functional.normalize(centroids, dim=-1)
 
     def fit_intents(self, batch_size: int = 4096) -> Tensor:
-        """Encode all training subsequences, run k-means, install and return the centroids."""
-        centroids = kmeans(self.encode_training_sequences(batch_size), self.n_intents, self.kmeans_niter,
-                           self.kmeans_nredo, self.kmeans_seed)
+        """Encode all training subsequences, run k-means, install and return the centroids.
+
+        In a process group (``nproc`` > 1) every rank encodes its contiguous share of the subsequences, the shares
+        are all-gathered in row order (the points of one process), rank 0 clusters them and broadcasts the
+        centroids (or its exception): every rank installs the same ones. Every rank must call it."""
+        if not distributed.is_distributed():
+            centroids = self._kmeans(self.encode_training_sequences(batch_size))
+        else:
+            n, ranks = self.train_seq.size(0), distributed.world_size()
+            share = -(-n // ranks)  # ceil: rank r encodes rows [r * share, (r + 1) * share)
+            bounds = [(min(n, r * share), min(n, (r + 1) * share)) for r in range(ranks)]
+            h = distributed.gather_with_grad(self.encode_training_sequences(batch_size, *bounds[distributed.rank()]),
+                                             [stop - start for start, stop in bounds])
+            centroids = distributed.run_on_main(lambda: self._kmeans(h).cpu())  # rank 0's, on every rank
         self.set_intents(centroids)
-        return centroids
+        return self.intent_centroids
+
+    def _kmeans(self, h: Tensor) -> Tensor:
+        return kmeans(h, self.n_intents, self.kmeans_niter, self.kmeans_nredo, self.kmeans_seed)
 
     def assign_intents(self, h: Tensor) -> Tensor:
         """Index of the nearest centroid (squared Euclidean) for each row of ``h``."""
