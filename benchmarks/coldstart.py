@@ -1,50 +1,61 @@
-"""Cold-start benchmark (issue 22): RecBole's BPR, NeuMF and DeepFM against ColdStartCL, its ablations and a
+"""Cold-start benchmark (issue 22): RecBole's Pop, BPR, NeuMF and DeepFM against ColdStartCL, its ablations and a
 learning-rate sweep, under the cold-start protocol of :mod:`recsys.coldstart` (docs/coldstart.md).
 
-    python benchmarks/coldstart.py                                # ml-100k, seeds 2020-2022, k in {0, 1, 3}
+    python benchmarks/coldstart.py --jobs 2                       # ml-100k, seeds 2020-2022, k in {0, 1, 3}
     python benchmarks/coldstart.py --models BPR ColdStartCL --seeds 2020 --epochs 20   # a shorter look
     python benchmarks/coldstart.py --smoke                        # tiny slice, 1 epoch: checks the script runs
 
 Every (model, seed) is one :func:`recsys.coldstart.run_cold_start`: the same seed draws the same cold users
-(20%) and the same initialisation for every model, and one training per k. Variants of ColdStartCL:
-``-nogate`` (uniform field weights), ``-nofusion`` (weighted sum instead of attention), ``-mlp`` (gated MLP
-fusion), ``-nocl`` (no contrastive term), ``-lr<value>`` (learning-rate sweep, ``--lrs``). LightGBM is not a
-baseline: RecBole's ``lightgbm`` model needs the ``lightgbm`` package (not installed here) and its decision-tree
-trainer does not support full-ranking evaluation.
+(20%) and the same initialisation for every model, and one training per k. The baselines and ColdStartCL run
+every seed and k; the variants of ColdStartCL (``-nogate``: uniform field weights, ``-nofusion``: weighted sum
+instead of attention, ``-mlp``: gated MLP fusion, ``-nocl``: no contrastive term, ``-noshared``: no shared user
+vector, ``-lr<value>``: learning-rate sweep, ``--lrs``) run the first ``--sweep-seeds`` seeds at ``--sweep-ks``.
+LightGBM is not a baseline: the ``lightgbm`` package installs from PyPI, but RecBole's ``LightGBMTrainer`` scores
+only labelled (user, item) rows (pointwise metrics), not the full ranking every other model is evaluated with.
+
+``--jobs N`` runs N (variant, seed) runs at once in spawned worker processes (``--threads`` torch threads each).
+The report is rewritten after every run and every finished run is kept in ``--json`` (default: beside the
+report), so a run stopped by a time limit leaves what it finished; ``--resume`` skips the runs already there.
 
 Outputs: a Markdown report (``--output``; command, machine, wall time, cold HR@10 / NDCG@10 per k and warm
 metrics as mean ± std over seeds, ColdStartCL's relative gain over the best baseline, its mean field
-importances), a PNG beside it (cold NDCG@10 against k, one line per model) and, with ``--json``, every run.
+importances), a PNG beside it (cold NDCG@10 against k, one line per model) and the JSON of every run.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graphcl.bench.plots import line_chart_png, require_matplotlib  # noqa: E402
 from graphcl.bench.report import command_line  # noqa: E402
-from graphcl.train import machine_description, write_text  # noqa: E402
+from graphcl.train import machine_description, setup_process, write_text  # noqa: E402
 from recsys.coldstart import BASELINES, COLD_KS, run_cold_start  # noqa: E402
 
-#: Variant name -> (model, config entries).
-VARIANTS: Dict[str, Tuple[str, Dict[str, Any]]] = {
+#: Variant name -> (model, config entries): the rows run at every seed and k.
+MAIN_VARIANTS: Dict[str, Tuple[str, Dict[str, Any]]] = {
     **{name: (name, {}) for name in BASELINES},
     'ColdStartCL': ('ColdStartCL', {}),
+}
+#: The ablations and the other fusion: run at ``--sweep-seeds`` seeds and ``--sweep-ks``.
+SWEEP_VARIANTS: Dict[str, Tuple[str, Dict[str, Any]]] = {
     'ColdStartCL-nogate': ('ColdStartCL', {'gate': 'none'}),
     'ColdStartCL-nofusion': ('ColdStartCL', {'fusion': 'sum'}),
     'ColdStartCL-mlp': ('ColdStartCL', {'fusion': 'mlp'}),
     'ColdStartCL-nocl': ('ColdStartCL', {'cl_weight': 0.0}),
+    'ColdStartCL-noshared': ('ColdStartCL', {'shared_user_vector': False}),
 }
-DEFAULT_LRS = [0.0003, 0.001, 0.003]
+VARIANTS = {**MAIN_VARIANTS, **SWEEP_VARIANTS}
+DEFAULT_LRS = [0.0003, 0.003]  # ColdStartCL's own row is the third point, 0.001
 METRICS = ['hit@10', 'ndcg@10']
 #: The smoke configuration: 79 users of ml-100k (20-22 interactions), width 8, one epoch.
 SMOKE = {'user_inter_num_interval': '[20,22]', 'embedding_size': 8, 'n_heads': 2, 'mlp_hidden_size': [8],
@@ -59,59 +70,109 @@ def _parser() -> argparse.ArgumentParser:
                         help='learning rates of the ColdStartCL sweep (none: no sweep)')
     parser.add_argument('--seeds', nargs='+', type=int, default=[2020, 2021, 2022])
     parser.add_argument('--ks', nargs='+', type=int, default=list(COLD_KS))
+    parser.add_argument('--sweep-seeds', type=int, default=1,
+                        help='how many of --seeds the ablations and the lr sweep run (default 1)')
+    parser.add_argument('--sweep-ks', nargs='+', type=int, help='the ks of the ablations and the sweep (default --ks)')
     parser.add_argument('--cold-fraction', type=float, default=0.2)
     parser.add_argument('--epochs', type=int, help='maximum epochs (default: the configs, 100 with early stopping)')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--jobs', type=int, default=1, help='runs at once, in spawned worker processes')
+    parser.add_argument('--threads', type=int, default=2, help='torch threads per run')
     parser.add_argument('--smoke', action='store_true', help='tiny slice, one seed, one epoch')
     parser.add_argument('--output', default='docs/results/coldstart.md')
-    parser.add_argument('--json', help='also write every run as JSON')
+    parser.add_argument('--json', help='every finished run as JSON (default: the report with .json)')
+    parser.add_argument('--resume', action='store_true', help='skip the (variant, seed) runs already in --json')
     return parser
 
 
-def variants(args: argparse.Namespace) -> Dict[str, Tuple[str, Dict[str, Any]]]:
-    """The runs' variants: ``--models`` then one ColdStartCL per ``--lrs`` value."""
+def tasks(args: argparse.Namespace, config: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The runs, one per (variant, seed): ``--models`` (main rows at every seed and k, sweep rows at the first
+    ``--sweep-seeds`` seeds and ``--sweep-ks``), then one ColdStartCL per ``--lrs`` value (a sweep row)."""
     for name in args.models:
         if name not in VARIANTS:
             raise SystemExit(f"coldstart.py: error: unknown model '{name}' (expected one of {list(VARIANTS)})")
-    chosen = {name: VARIANTS[name] for name in args.models}
-    chosen.update({f'ColdStartCL-lr{lr:g}': ('ColdStartCL', {'learning_rate': lr}) for lr in args.lrs})
-    return chosen
+    sweep = dict({name: VARIANTS[name] for name in args.models if name in SWEEP_VARIANTS},
+                 **{f'ColdStartCL-lr{lr:g}': ('ColdStartCL', {'learning_rate': lr}) for lr in args.lrs})
+    main_rows = {name: VARIANTS[name] for name in args.models if name in MAIN_VARIANTS}
+    out = []
+    for rows, seeds, ks in ((main_rows, args.seeds, args.ks),
+                            (sweep, args.seeds[:args.sweep_seeds], args.sweep_ks or args.ks)):
+        out += [{'variant': name, 'model': model, 'dataset': args.dataset, 'ks': list(ks), 'seed': seed,
+                 'cold_fraction': args.cold_fraction, 'config_dict': {**config, **entries}}
+                for seed in seeds for name, (model, entries) in rows.items()]
+    return out
+
+
+def run_task(task: Dict[str, Any]) -> Dict[str, Any]:
+    """One (variant, seed) run: :func:`recsys.coldstart.run_cold_start` with the task's variant name added."""
+    args = {key: value for key, value in task.items() if key != 'variant'}
+    return dict(run_cold_start(**args), variant=task['variant'])
+
+
+def run_all(todo: List[Dict[str, Any]], jobs: int, threads: int) -> Iterator[Dict[str, Any]]:
+    """The runs' results as they finish: here one after the other with ``jobs == 1``, else in ``jobs`` spawned
+    worker processes (``threads`` torch threads each)."""
+    if jobs == 1:
+        yield from map(run_task, todo)
+        return
+    pool = ProcessPoolExecutor(min(jobs, len(todo)) or 1, mp_context=multiprocessing.get_context('spawn'),
+                               initializer=setup_process, initargs=(threads,))
+    try:
+        for future in as_completed([pool.submit(run_task, task) for task in todo]):
+            yield future.result()
+    finally:  # a failed run stops the benchmark: the runs not started yet are cancelled
+        pool.shutdown(cancel_futures=True)
 
 
 def _mean_std(values: List[float]) -> str:
     return f'{np.mean(values):.4f} ± {np.std(values):.4f}' if values else '-'
 
 
+def _cold(runs: List[Dict[str, Any]], k: int, metric: str) -> List[float]:
+    """The cold-user ``metric`` at ``k`` of the runs that trained that k (JSON keys are strings)."""
+    return [r['cold'][key][metric] for r in runs for key in (k, str(k)) if key in r['cold']]
+
+
 def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str, seconds: float) -> str:
     """The Markdown report of ``runs``."""
-    names = list(dict.fromkeys(r['variant'] for r in runs))
+    names = [n for n in dict.fromkeys(t['variant'] for t in tasks(args, {})) if any(r['variant'] == n for r in runs)]
+    sweep_ks = args.sweep_ks or args.ks
     lines = ['# Cold-start benchmark', '', f'- command: `{command}`', f'- machine: {machine_description()}',
-             f'- dataset: {args.dataset}; cold users: {args.cold_fraction:.0%}; k in {args.ks}; seeds {args.seeds}',
-             f'- wall time of the whole run: {seconds / 60:.1f} min', '',
-             '| model | ' + ' | '.join(f'cold k={k} {m.upper()}' for k in args.ks for m in METRICS) +
-             ' | ' + ' | '.join(f'warm {m.upper()}' for m in METRICS) + ' | train s |',
-             '|---|' + '---|' * (len(args.ks) * len(METRICS) + len(METRICS) + 1)]
+             f'- dataset: {args.dataset}; cold users: {args.cold_fraction:.0%}; k in {args.ks}; seeds {args.seeds} '
+             f'(ablations and lr sweep: the first {args.sweep_seeds} seed(s), k in {sweep_ks})',
+             f'- wall time of this run: {seconds / 60:.1f} min ({args.jobs} job(s) x {args.threads} thread(s)); '
+             f'runs finished: {len(runs)}', '',
+             '| model | seeds | ' + ' | '.join(f'cold k={k} {m.upper()}' for k in args.ks for m in METRICS) +
+             ' | ' + ' | '.join(f'warm {m.upper()}' for m in METRICS) + ' | epochs | train s |',
+             '|---|---|' + '---|' * (len(args.ks) * len(METRICS) + len(METRICS) + 2)]
     for name in names:
         rs = [r for r in runs if r['variant'] == name]
-        cold = [_mean_std([r['cold'][k][m] for r in rs]) for k in args.ks for m in METRICS]
+        cold = [_mean_std(_cold(rs, k, m)) for k in args.ks for m in METRICS]
         warm = [_mean_std([r['warm_mean'][m] for r in rs]) for m in METRICS]
+        epochs = np.mean([e for r in rs for e in r['epochs_run'].values()])
         train = np.mean([sum(r['train_time_s'].values()) for r in rs])
-        lines.append(f'| {name} | ' + ' | '.join(cold + warm) + f' | {train:.1f} |')
-    lines += ['', 'Cells: mean ± standard deviation over seeds; warm = mean over the k runs.', '']
+        lines.append(f'| {name} | {len(rs)} | ' + ' | '.join(cold + warm) + f' | {epochs:.0f} | {train:.0f} |')
+    lines += ['', 'Cells: mean ± standard deviation over seeds; warm = mean over the k runs; epochs = mean epochs '
+                  'trained per k (early stopping on warm validation NDCG@10); train s = training seconds of one '
+                  '(variant, seed), all its k.', '']
     baselines = [n for n in names if n in BASELINES]
-    if 'ColdStartCL' in names and baselines:
-        lines.append('ColdStartCL relative to the best baseline (mean over seeds):')
-        lines.append('')
+    ours = [r for r in runs if r['variant'] == 'ColdStartCL']
+    if ours and baselines:
+        lines += ['ColdStartCL relative to the best baseline (mean over seeds):', '']
         for k in args.ks:
             for m in METRICS:
-                ours = np.mean([r['cold'][k][m] for r in runs if r['variant'] == 'ColdStartCL'])
-                best = max(np.mean([r['cold'][k][m] for r in runs if r['variant'] == b]) for b in baselines)
-                lines.append(f'- cold k={k} {m}: {ours:.4f} vs {best:.4f} ({(ours / best - 1) * 100:+.1f}%)'
-                             if best > 0 else f'- cold k={k} {m}: {ours:.4f} vs 0')
+                best_name, best = max(((b, np.mean(_cold([r for r in runs if r['variant'] == b], k, m)))
+                                       for b in baselines), key=lambda item: item[1])
+                mine = np.mean(_cold(ours, k, m))
+                lines.append(f'- cold k={k} {m}: {mine:.4f} vs {best:.4f} ({best_name}, '
+                             f'{(mine / best - 1) * 100:+.1f}%)' if best > 0 else f'- cold k={k} {m}: {mine:.4f}')
+        for m in METRICS:
+            best_name, best = max(((b, np.mean([r['warm_mean'][m] for r in runs if r['variant'] == b]))
+                                   for b in baselines), key=lambda item: item[1])
+            mine = np.mean([r['warm_mean'][m] for r in ours])
+            lines.append(f'- warm {m}: {mine:.4f} vs {best:.4f} ({best_name}, {(mine / best - 1) * 100:+.1f}%)')
         lines.append('')
-    importance = [r['field_importance'][k] for r in runs if r['variant'] == 'ColdStartCL'
-                  for k in args.ks if k in r['field_importance']]
+    importance = [i for r in ours for i in r['field_importance'].values()]
     if importance:
         lines.append('ColdStartCL mean field importance (gate weights, mean over seeds and k): ' + '; '.join(
             side + ': ' + ', '.join(f'{f} {np.mean([i[side][f] for i in importance]):.3f}'
@@ -125,37 +186,43 @@ def plot(path: Path, args: argparse.Namespace, runs: List[Dict[str, Any]]) -> No
     lines = {}
     for name in dict.fromkeys(r['variant'] for r in runs):
         rs = [r for r in runs if r['variant'] == name]
-        lines[name] = (list(args.ks), [float(np.mean([r['cold'][k]['ndcg@10'] for r in rs])) for k in args.ks])
+        ks = [k for k in args.ks if _cold(rs, k, 'ndcg@10')]
+        lines[name] = (ks, [float(np.mean(_cold(rs, k, 'ndcg@10'))) for k in ks])
     line_chart_png(path, lines, 'k (training interactions per cold user)', 'cold-user NDCG@10',
-                   f'Cold start on {args.dataset}: mean over seeds {args.seeds}')
+                   f'Cold start on {args.dataset}: mean over seeds')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    if args.jobs < 1:
+        raise SystemExit(f'coldstart.py: error: --jobs must be >= 1 (got {args.jobs})')
     require_matplotlib()  # fail before the runs, not after them
-    torch.set_num_threads(args.threads)
+    setup_process(args.threads)
     config: Dict[str, Any] = {'device': args.device, 'show_progress': False}
     if args.smoke:
         args.seeds = args.seeds[:1]
         config.update(SMOKE, epochs=1 if args.epochs is None else args.epochs)
     elif args.epochs is not None:
         config['epochs'] = args.epochs
-    chosen = variants(args)
+    todo = tasks(args, config)
+    store = Path(args.json) if args.json else Path(args.output).with_suffix('.json')
+    runs: List[Dict[str, Any]] = json.loads(store.read_text()) if args.resume and store.is_file() else []
+    done = {(r['variant'], r['seed']) for r in runs}
+    todo = [t for t in todo if (t['variant'], t['seed']) not in done]
     command = command_line('benchmarks/coldstart.py', argv)
-    start, runs = time.perf_counter(), []
-    for seed in args.seeds:
-        for name, (model, entries) in chosen.items():
-            result = run_cold_start(model, args.dataset, args.ks, seed, args.cold_fraction, {**config, **entries})
-            runs.append(dict(result, variant=name))
-            print(f"{name} seed {seed}: cold ndcg@10 " + ', '.join(
-                f"k={k} {result['cold'][k]['ndcg@10']:.4f}" for k in args.ks), flush=True)
+    start = time.perf_counter()
+    for result in run_all(todo, args.jobs, args.threads):
+        runs.append(result)
+        print(f"{result['variant']} seed {result['seed']}: cold ndcg@10 " + ', '.join(
+            f"k={k} {m['ndcg@10']:.4f}" for k, m in result['cold'].items()), flush=True)
+        write_text(store, json.dumps(runs, indent=1, default=str) + '\n')
+        write_text(Path(args.output), report(args, runs, command, time.perf_counter() - start))
+    runs = json.loads(store.read_text()) if store.is_file() else runs  # k keys as the JSON gives them
     text = report(args, runs, command, time.perf_counter() - start)
     write_text(Path(args.output), text)
-    if args.json:
-        write_text(Path(args.json), json.dumps(runs, indent=1, default=str) + '\n')
     plot(Path(args.output).with_suffix('.png'), args, runs)
     print(text)
-    print(f"written to {args.output} and {Path(args.output).with_suffix('.png')}")
+    print(f"written to {args.output}, {Path(args.output).with_suffix('.png')} and {store}")
     return 0
 
 

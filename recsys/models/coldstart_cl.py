@@ -175,6 +175,10 @@ class ColdStartCL(GeneralRecommender):
 
     with :math:`L_{rec}` the softmax cross-entropy over all items (``CE``) or BPR with one uniform negative,
     InfoNCE = :func:`graphcl.losses.info_nce` (cosine, temperature ``cl_temperature``).
+
+    With ``shared_user_vector`` a learned vector :math:`c` is added to every user's representation,
+    :math:`s(u, i) = \langle r_u + c, r_i \rangle`: :math:`\langle c, r_i \rangle` is a popularity prior computed
+    from the item's fields, which is what ranks items for a user whose own fields say little.
     """
 
     input_type = InputType.POINTWISE
@@ -211,6 +215,7 @@ class ColdStartCL(GeneralRecommender):
                                    heads)
         self.items = _FieldEncoder(item_names, item_tables, item_vocab, dim, self.gate, self.fusion, temperature,
                                    heads)
+        self.shared_user = nn.Parameter(torch.zeros(dim)) if config['shared_user_vector'] else None
         self._item_cache: Optional[Tensor] = None  # all item representations, in evaluation without autograd
 
     # ----------------------------------------------------------------------------------------------- features
@@ -286,9 +291,18 @@ class ColdStartCL(GeneralRecommender):
         keep2 = field_dropout_mask(without_id, self.field_dropout)
         return side(ids, keep1)[0], side(ids, keep2)[0]
 
+    def user_rows(self, users: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        r"""``(representation + c, gate weights, mask)`` of ``users``, each distinct user encoded once; ``c`` is
+        the shared user vector (``shared_user_vector``; zero without it)."""
+        distinct, inverse = torch.unique(users, return_inverse=True)
+        u, w, m = self.users(distinct)
+        if self.shared_user is not None:
+            u = u + self.shared_user
+        return u[inverse], w[inverse], m[inverse]
+
     def calculate_loss(self, interaction: Any) -> Tensor:
         users, pos = interaction[self.USER_ID], interaction[self.ITEM_ID]
-        u, wu, mu = self.users(users)
+        u, wu, mu = self.user_rows(users)
         if self.loss_type == 'CE':
             all_items, wi, mi = self.items(torch.arange(self.n_items, device=users.device))
             logits = u @ all_items.t()
@@ -311,7 +325,7 @@ class ColdStartCL(GeneralRecommender):
         return loss
 
     def predict(self, interaction: Any) -> Tensor:
-        u = self.users(interaction[self.USER_ID])[0]
+        u = self.user_rows(interaction[self.USER_ID])[0]
         i = self.items(interaction[self.ITEM_ID])[0]
         return (u * i).sum(-1)
 
@@ -335,7 +349,7 @@ class ColdStartCL(GeneralRecommender):
         return items
 
     def full_sort_predict(self, interaction: Any) -> Tensor:
-        u = self.users(interaction[self.USER_ID])[0]
+        u = self.user_rows(interaction[self.USER_ID])[0]
         return (u @ self.all_items().t()).view(-1)
 
     @torch.no_grad()

@@ -22,3 +22,17 @@ def test_smoke_writes_report_plot_and_runs(tmp_path, load_benchmark):
 def test_unknown_model_is_a_usage_error(load_benchmark):
     with pytest.raises(SystemExit, match="unknown model 'LightGBM'"):
         load_benchmark('coldstart').main(['--smoke', '--models', 'LightGBM'])
+
+
+def test_resume_skips_finished_runs_and_sweep_rows_use_their_seeds(tmp_path, load_benchmark):
+    bench = load_benchmark('coldstart')
+    out, store = tmp_path / 'coldstart.md', tmp_path / 'coldstart.json'
+    common = ['--smoke', '--threads', '1', '--ks', '0', '--lrs', '--output', str(out)]
+    assert bench.main(common + ['--models', 'Pop']) == 0
+    first = json.loads(store.read_text())
+    assert [r['variant'] for r in first] == ['Pop']
+    args = common + ['--models', 'Pop', 'ColdStartCL-nocl', '--seeds', '2020', '2021', '--resume']
+    args[args.index('--smoke')] = '--epochs'  # two seeds: --smoke would keep one
+    args.insert(args.index('--epochs') + 1, '1')
+    todo = bench.tasks(bench._parser().parse_args(args), {})
+    assert [(t['variant'], t['seed']) for t in todo] == [('Pop', 2020), ('Pop', 2021), ('ColdStartCL-nocl', 2020)]

@@ -28,7 +28,7 @@ def _model(data, **overrides):
 def test_fields_are_read_bucketed_and_include_context(data):
     model = _model(data)
     assert model.users.names == ['id', 'age', 'gender', 'occupation', 'zip_code', 'activity', 'hour', 'weekday']
-    assert model.items.names == ['id', 'release_year', 'class']
+    assert model.items.names == ['id', 'release_year', 'class', 'movie_title']
     dataset = data[1].dataset
     ages = dataset.field2id_token['age']
     table = model.users.table_1[:, 0]
@@ -38,6 +38,9 @@ def test_fields_are_read_bucketed_and_include_context(data):
     assert int(table[user]) == 1 + sum(age >= b for b in bounds)
     assert int(model.users.table_2.max()) <= 2  # gender: two tokens
     assert int(model.items.table_2.gt(0).sum(1).max()) > 1  # several genres per item
+    jackie = int(dataset.token2id(dataset.iid_field, '346'))  # item 346 of ml-100k.item: "Jackie Brown"
+    words = dataset.field2id_token['movie_title'][model.items.table_3[jackie]]
+    assert ' '.join(w for w in words if w != '[PAD]') == 'Jackie Brown'  # title words, in order
     trained = torch.bincount(dataset.inter_feat['user_id'], minlength=dataset.user_num)
     assert torch.equal(model.users.table_0[:, 0] > 0, trained > 0)  # no training interaction: no ID field
 
@@ -142,6 +145,19 @@ def test_fusions_train_and_score(data, fusion, loss_type):
     scores = model.full_sort_predict(users).view(2, -1)
     pair = model.predict({'user_id': torch.tensor([1, 2]), 'item_id': torch.tensor([5, 7])})
     assert torch.allclose(pair, scores[[0, 1], [5, 7]], atol=1e-5)
+
+
+def test_shared_user_vector_adds_a_popularity_prior(data):
+    model = _model(data).eval()
+    users = torch.tensor([1, 2, 2])
+    with torch.no_grad():
+        model.shared_user.copy_(torch.linspace(-1, 1, model.embedding_size))
+        items = model.items(torch.arange(model.n_items))[0]
+        expected = (model.users(users)[0] + model.shared_user) @ items.t()  # <r_u + c, r_i>
+        assert torch.allclose(model.full_sort_predict({'user_id': users}).view(3, -1), expected, atol=1e-5)
+        # a repeated user gets the same row: each distinct user is encoded once
+        assert torch.equal(model.user_rows(users)[0][1], model.user_rows(users)[0][2])
+    assert _model(data, shared_user_vector=False).shared_user is None
 
 
 @pytest.mark.parametrize('key,value,match', [
