@@ -176,6 +176,10 @@ class ColdStartCL(GeneralRecommender):
     with :math:`L_{rec}` the softmax cross-entropy over all items (``CE``) or BPR with one uniform negative,
     InfoNCE = :func:`graphcl.losses.info_nce` (cosine, temperature ``cl_temperature``).
 
+    With ``rec_id_dropout`` > 0 the recommendation loss sees each batch user without its ID field with that
+    probability (the input dropout of DropoutNet, Volkovs et al., NeurIPS 2017): the scores themselves, not only
+    the contrastive view, are trained for users who stand on side information.
+
     With ``shared_user_vector`` a learned vector :math:`c` is added to every user's representation,
     :math:`s(u, i) = \langle r_u + c, r_i \rangle`: :math:`\langle c, r_i \rangle` is a popularity prior computed
     from the item's fields, which is what ranks items for a user whose own fields say little.
@@ -193,7 +197,9 @@ class ColdStartCL(GeneralRecommender):
             if value not in valid:
                 raise ValueError(f"Expected '{key}' to be one of {list(valid)} (got {value!r})")
         self.field_dropout, self.id_dropout = float(config['field_dropout']), float(config['id_dropout'])
-        for key, value in (('field_dropout', self.field_dropout), ('id_dropout', self.id_dropout)):
+        self.rec_id_dropout = float(config['rec_id_dropout'])
+        for key, value in (('field_dropout', self.field_dropout), ('id_dropout', self.id_dropout),
+                           ('rec_id_dropout', self.rec_id_dropout)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Expected '{key}' in [0, 1] (got {value})")
         self.cl_weight, self.cl_temperature = float(config['cl_weight']), float(config['cl_temperature'])
@@ -291,18 +297,23 @@ class ColdStartCL(GeneralRecommender):
         keep2 = field_dropout_mask(without_id, self.field_dropout)
         return side(ids, keep1)[0], side(ids, keep2)[0]
 
-    def user_rows(self, users: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def user_rows(self, users: Tensor, id_dropout: float = 0.0) -> Tuple[Tensor, Tensor, Tensor]:
         r"""``(representation + c, gate weights, mask)`` of ``users``, each distinct user encoded once; ``c`` is
-        the shared user vector (``shared_user_vector``; zero without it)."""
+        the shared user vector (``shared_user_vector``; zero without it). With ``id_dropout`` each distinct user's
+        ID field is dropped with that probability (DropoutNet's input dropout)."""
         distinct, inverse = torch.unique(users, return_inverse=True)
-        u, w, m = self.users(distinct)
+        keep = None
+        if id_dropout > 0:
+            keep = torch.ones(distinct.size(0), len(self.users.names), dtype=torch.bool, device=users.device)
+            keep[:, 0] = torch.rand(distinct.size(0), device=users.device) >= id_dropout
+        u, w, m = self.users(distinct, keep)
         if self.shared_user is not None:
             u = u + self.shared_user
         return u[inverse], w[inverse], m[inverse]
 
     def calculate_loss(self, interaction: Any) -> Tensor:
         users, pos = interaction[self.USER_ID], interaction[self.ITEM_ID]
-        u, wu, mu = self.user_rows(users)
+        u, wu, mu = self.user_rows(users, self.rec_id_dropout)
         if self.loss_type == 'CE':
             all_items, wi, mi = self.items(torch.arange(self.n_items, device=users.device))
             logits = u @ all_items.t()

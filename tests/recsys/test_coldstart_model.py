@@ -148,7 +148,7 @@ def test_fusions_train_and_score(data, fusion, loss_type):
 
 
 def test_shared_user_vector_adds_a_popularity_prior(data):
-    model = _model(data).eval()
+    model = _model(data, shared_user_vector=True).eval()
     users = torch.tensor([1, 2, 2])
     with torch.no_grad():
         model.shared_user.copy_(torch.linspace(-1, 1, model.embedding_size))
@@ -157,7 +157,20 @@ def test_shared_user_vector_adds_a_popularity_prior(data):
         assert torch.allclose(model.full_sort_predict({'user_id': users}).view(3, -1), expected, atol=1e-5)
         # a repeated user gets the same row: each distinct user is encoded once
         assert torch.equal(model.user_rows(users)[0][1], model.user_rows(users)[0][2])
-    assert _model(data, shared_user_vector=False).shared_user is None
+    assert _model(data).shared_user is None  # off by default
+
+
+def test_rec_id_dropout_hides_the_id_of_distinct_users(data):
+    model = _model(data)
+    users = torch.tensor([3, 1, 3, 2])
+    torch.manual_seed(0)
+    mask = model.user_rows(users, id_dropout=1.0)[2]
+    assert not mask[:, 0].any() and torch.equal(mask[:, 1:], model.users.fields(users)[1][:, 1:])
+    assert torch.equal(model.user_rows(users)[2], model.users.fields(users)[1])  # 0: nothing dropped
+    half = model.user_rows(torch.arange(1, model.n_users), id_dropout=0.5)[2][:, 0]
+    assert 0.4 < half.float().mean() < 0.6
+    mask = model.user_rows(users, id_dropout=0.5)[2]
+    assert torch.equal(mask[0], mask[2])  # one draw per distinct user
 
 
 @pytest.mark.parametrize('key,value,match', [
