@@ -4,6 +4,10 @@ Used by ``graphcl train`` and by the benchmarks, so both produce the same files:
 ``config.yaml``, ``metrics.json`` (with ``losses``, the loss of every epoch, earlier segments of a resumed run
 included), ``embeddings.npy`` (float32, row i = node i in the loader's order), ``clusters.npy`` and
 ``checkpoint.pt``, each written atomically.
+
+Under ``torchrun`` (a process group, :func:`graphcl.train.distributed.init_from_env`) every process loads the data
+and trains in mini-batch mode (``batch_size``; the model in DistributedDataParallel); rank 0 alone chooses and
+checks the output folder, writes every file and evaluates the embeddings.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .methods import get_method, resolve_config
 from .methods.config import COMMON_DEFAULTS
 from .train import (CHECKPOINT_NAME, check_matmul_precision, fit, load_checkpoint, machine_description, write_json,
                     write_npy, write_yaml)
+from .train.distributed import device_for_rank, is_distributed, is_main_process, run_on_main, world_size
 
 # Keys a resumed run may change: the length of the run and the arithmetic of its matrix products, not the method.
 RESUME_OVERRIDES = {"epochs", "matmul_precision"}
@@ -154,6 +159,11 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
     given must be the saved one. ``train_seconds`` counts every segment of a resumed run.
     ``data`` (instead of loading ``dataset``) is a PyG ``Data`` or a homogeneous ``dgl.DGLGraph``, converted by
     :func:`graphcl.compat.dgl_convert.from_dgl` (``ndata`` -> node attributes such as ``x``, ``y``, masks).
+
+    Under a process group (``torchrun``) the method must train in mini-batches (``batch_size`` set: each process
+    takes a share of every global batch; ``device`` ``cuda`` is each process's ``LOCAL_RANK`` GPU); rank 0 alone
+    checks and writes ``out`` (its default folder is rank 0's) and evaluates; the other ranks return the training
+    figures only (no ``linear_probe`` or ``clustering``).
     """
     if data is not None:
         data = as_pyg(data)
@@ -230,7 +240,7 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
                                  "dataset")
             data = load_graph(dataset, root)
             config["root"] = str(data_root(root))
-    out = Path(out) if out is not None else default_out_dir(method_cls.name, dataset)
+    out = run_on_main(lambda: Path(out) if out is not None else default_out_dir(method_cls.name, dataset))
     config["device"] = str(device)
 
     split = None
@@ -238,21 +248,25 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         split = split_edges(data, val_ratio=0.0, test_ratio=0.1, seed=int(config["eval_seed"]))
         data = split.train_data
     started = time.perf_counter()
-    model = method_cls(data, config, device)
+    model = method_cls(data, config, device_for_rank(device))
+    if is_distributed() and model.minibatch is None:
+        raise ValueError(f"{world_size()} processes need mini-batch training: set 'batch_size' (GRACE, CSGCL, GGD; "
+                         f"--config) or run {method_cls.name} in one process")
     if checkpoint is not None:
         try:
             model.load_state_dict(checkpoint["method"])
         except Exception as err:  # another architecture, graph size, ...
             raise ValueError(f"{out / CHECKPOINT_NAME} does not fit this run's model ({type(err).__name__}: "
                              f"{(str(err).splitlines() or [''])[0][:200]})") from err
-    check_out_dir(out, resume is not None, overwrite)
-    if resume is None:
-        for name in OUTPUT_FILES:
-            (out / name).unlink(missing_ok=True)
-    write_yaml(out / "config.yaml", config)
+    run_on_main(_prepare_out_dir, out, config, resume is not None, overwrite)
     losses = fit(model, int(config["epochs"]), out, checkpoint, int(config["checkpoint_every"]), progress,
                  precision)
     train_seconds = previous_seconds + time.perf_counter() - started
+    summary = {"method": method_cls.name, "dataset": config["dataset"], "epochs": int(config["epochs"]),
+               "final_loss": losses[-1] if losses else None, "losses": losses, "train_seconds": train_seconds,
+               "processes": world_size(), "machine": machine_description(device)}
+    if not is_main_process():
+        return {**summary, "out": str(out)}
 
     embeddings = model.embed().float()
     metrics, clusters = evaluate_embeddings(embeddings, data, config, model.predict_clusters())
@@ -260,15 +274,23 @@ def run(method: str | None = None, dataset: str | None = None, root: str | os.Pa
         metrics["link_prediction"] = link_prediction_scores(embeddings.cpu(), split.test_pos, split.test_neg)
         metrics["link_prediction"]["protocol"] = ("10% of edges and as many non-edges held out before training; "
                                                   "score = embedding dot product")
-    metrics.update({"method": method_cls.name, "dataset": config["dataset"], "epochs": int(config["epochs"]),
-                    "final_loss": losses[-1] if losses else None, "losses": losses, "train_seconds": train_seconds,
-                    "machine": machine_description(device)})
+    metrics.update(summary)
     write_npy(out / "embeddings.npy", embeddings.cpu().numpy().astype(np.float32))
     if clusters is not None:
         write_npy(out / "clusters.npy", np.asarray(clusters, dtype=np.int64))
     write_json(out / "metrics.json", metrics)
     metrics["out"] = str(out)
     return metrics
+
+
+def _prepare_out_dir(out: Path, config: dict[str, Any], resuming: bool, overwrite: bool) -> None:
+    """Check and create the output folder (:func:`check_out_dir`), remove an overwritten run's files, write the
+    config."""
+    check_out_dir(out, resuming, overwrite)
+    if not resuming:
+        for name in OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
+    write_yaml(out / "config.yaml", config)
 
 
 def previous_seconds_of(out: Path, checkpoint: dict[str, Any]) -> float:

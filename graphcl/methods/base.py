@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import yaml
@@ -11,6 +11,9 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from ..train.loop import nonfinite_loss_message
+
+if TYPE_CHECKING:
+    from .minibatch import MiniBatchTraining
 
 _PRESET_DIR = Path(__file__).with_name("presets")
 METHODS: dict[str, type["Method"]] = {}
@@ -44,11 +47,17 @@ class Method(ABC):
     (:func:`graphcl.train.fit`) owns epochs, checkpoints and resume; the method owns the model, the optimiser and a
     ``torch.Generator`` from which all its augmentation randomness is drawn (checkpointed, so a resumed run continues
     the same random stream).
+
+    A node method that supports mini-batch training (GRACE, CSGCL, GGD: ``batch_size`` in its config) sets
+    :attr:`minibatch` (:class:`~graphcl.methods.minibatch.MiniBatchTraining`); :meth:`train_epoch` then takes one
+    step per batch of sampled subgraphs instead of one full-graph step.
     """
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Mini-batch epochs (a :class:`~graphcl.methods.minibatch.MiniBatchTraining`), or ``None``: full batch.
+    minibatch: "MiniBatchTraining | None" = None
 
     def __init__(self, data: Data, config: dict[str, Any], device: str | torch.device = "cpu"):
         self.config = dict(config)
@@ -72,6 +81,9 @@ class Method(ABC):
         """The loss of one epoch (graph-level methods: one full-graph step)."""
 
     def train_epoch(self, epoch: int) -> float:
+        """One epoch: one full-graph step, or one step per mini-batch when :attr:`minibatch` is set; the loss."""
+        if self.minibatch is not None:
+            return self.minibatch.train_epoch(epoch)
         self.model.train()
         self.optimizer.zero_grad()
         loss = self.training_step(epoch)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from torch import Tensor
+from torch_geometric.data import Data
 
 from ..augment import CommunalAttributeVoting, CommunalEdgeDropping, CommunityInfo, community_info
 from ..losses import TeamUpLoss
@@ -30,7 +31,9 @@ class CSGCL(GRACE):
       until epoch ``t0``.
 
     Hyper-parameters and presets (published: WikiCS, Computers, Photo, CS; ours: Cora, CiteSeer, PubMed):
-    ``graphcl/methods/presets/csgcl.yaml``.
+    ``graphcl/methods/presets/csgcl.yaml``. In mini-batch mode (``batch_size``) the communities, strengths, CED's
+    edge and CAV's attribute probabilities are the full graph's, carried to each sampled subgraph by edge id, and
+    the Team-up loss sees the seeds' strengths.
     """
 
     name = "csgcl"
@@ -55,9 +58,37 @@ class CSGCL(GRACE):
         return TeamUpLoss(temperature=c["tau"], t0=int(c["t0"]), gamma_max=float(c["gamma_max"]),
                           batch_size=c["loss_batch_size"])
 
+    def subgraph_views(self) -> list[tuple[CommunalEdgeDropping, CommunalAttributeVoting]]:
+        """CED and CAV for sampled subgraphs, with the full graph's probabilities (by edge id, per column)."""
+        return [(_SubgraphCED(ced, self.train_data), _SubgraphCAV(cav, self.data)) for ced, cav in self.views]
+
     def edge_drop_probabilities(self) -> list[Tensor]:
         """CED's per-edge drop probabilities :math:`1 - p^{keep}_e` of each view (POT's budgets)."""
         return [1 - drop_edges.keep_prob(self.train_data) for drop_edges, _ in self.views]
 
-    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int) -> Tensor:
-        return self.loss(u, v, self.communities.node_strength, epoch)
+    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int, nodes: Tensor | None = None) -> Tensor:
+        strength = self.communities.node_strength
+        return self.loss(u, v, strength if nodes is None else strength[nodes], epoch)
+
+
+class _SubgraphCED(CommunalEdgeDropping):
+    """CED on subgraphs of one graph: each edge keeps that graph's keep probability, looked up by its id ``e_id``
+    (the subgraph's own edges would give other community weights and another mean)."""
+
+    def __init__(self, ced: CommunalEdgeDropping, graph: Data):
+        super().__init__(ced.p, ced.threshold, ced.undirected, ced.communities, ced.method, ced.seed, ced.generator)
+        self.graph_keep = ced.keep_prob(graph)
+
+    def keep_prob(self, data: Data) -> Tensor:
+        return self.graph_keep[data.e_id]
+
+
+class _SubgraphCAV(CommunalAttributeVoting):
+    """CAV on subgraphs of one graph: the attribute drop probabilities are that graph's (its votes)."""
+
+    def __init__(self, cav: CommunalAttributeVoting, graph: Data):
+        super().__init__(cav.p, cav.threshold, cav.communities, cav.method, cav.seed, cav.generator)
+        self.graph_drop = cav.drop_prob(graph)
+
+    def drop_prob(self, data: Data) -> Tensor:
+        return self.graph_drop

@@ -13,6 +13,7 @@ from ..augment import FeatureMasking
 from ..losses import GroupDiscriminationLoss
 from ..nn import GCNEncoder, LowPassFilter
 from .base import Method, load_preset_file, register_method
+from .minibatch import MiniBatchTraining
 from .pot import POTRegulariser, pot_defaults
 from .sparse_features import with_sparse_features
 
@@ -44,6 +45,9 @@ class GGD(Method):
     \mathcal{L}_{POT}`: GGD drops no edges, so the certified set is every graph that loses up to the rounded
     ``pot_drop_rate`` share of each node's edges, and a node's compactness is measured between the masked view's
     encoder output and the clean graph's.
+
+    With ``batch_size`` set it trains on mini-batches of sampled subgraphs (:mod:`graphcl.methods.minibatch`): the
+    corruption relabels each subgraph's nodes and the loss is taken on its seed nodes; embeddings stay full-graph.
     """
 
     name = "ggd"
@@ -64,6 +68,7 @@ class GGD(Method):
         self.loss = GroupDiscriminationLoss()
         self.global_view = LowPassFilter(int(self.config["power"]))
         self.train_data = with_sparse_features(self.data, self.model["encoder"], [self.mask_features])
+        self.minibatch = MiniBatchTraining.of(self, int(self.config["num_layers"]))
         self.pot = POTRegulariser(self.config, self.model["encoder"], self.train_data.edge_index,
                                   self.data.num_nodes, [float(self.config["pot_drop_rate"])], self.generator
                                   ) if self.config["pot"] else None
@@ -76,16 +81,30 @@ class GGD(Method):
         projector = nn.Sequential(*[nn.Linear(h, h) for _ in range(int(c["num_proj_layers"]))])
         return nn.ModuleDict({"encoder": encoder, "projector": projector})
 
-    def training_step(self, epoch: int) -> Tensor:
-        view = self.mask_features(self.train_data)
+    def augment(self, graph: Data) -> list[Data]:
+        """The masked view of ``graph`` and its corruption (the same view with its nodes relabelled at random: its
+        encoder output is the shuffled features' rows, reordered)."""
+        view = self.mask_features(graph)
         perm = torch.randperm(view.num_nodes, generator=self.generator, device=self.device)
-        encoder, projector = self.model["encoder"], self.model["projector"]
-        h = encoder(view.x, view.edge_index)
-        corrupted = projector(encoder(view.x, perm[view.edge_index]))  # = the shuffled features' rows, reordered
-        loss = self.loss(projector(h), corrupted)
+        corrupted = copy.copy(view)
+        corrupted.edge_index = perm[view.edge_index]
+        return [view, corrupted]
+
+    def encode(self, view: Data) -> Tensor:
+        """The encoder's output for every node of a view."""
+        return self.model["encoder"](view.x, view.edge_index)
+
+    def objective(self, outputs: list[Tensor], nodes: Tensor | None, epoch: int) -> Tensor:
+        """Group discrimination of the view's and the corruption's encoder outputs (at ``nodes``; any subset)."""
+        projector = self.model["projector"]
+        return self.loss(projector(outputs[0]), projector(outputs[1]))
+
+    def training_step(self, epoch: int) -> Tensor:
+        view, corrupted = self.augment(self.train_data)
+        loss = self.objective([self.encode(view), self.encode(corrupted)], None, epoch)
         if self.pot is None:
             return loss
-        return self.pot(loss, [view], [encoder(self.train_data.x, self.train_data.edge_index)])
+        return self.pot(loss, [view], [self.encode(self.train_data)])
 
     def embedding_readout(self, h: Tensor) -> Tensor:
         r""":math:`H + \tilde{A}^K H`: the encoder output plus its ``power``-hop propagation (GGD's local and global

@@ -13,6 +13,7 @@ from ..augment import EdgeRemoving, FeatureMasking
 from ..losses import InfoNCELoss
 from ..nn import GCNEncoder, ProjectionHead
 from .base import Method, load_preset_file, register_method
+from .minibatch import MiniBatchTraining
 from .pot import POTRegulariser, pot_defaults
 from .sparse_features import with_sparse_features
 
@@ -39,6 +40,9 @@ class GRACE(Method):
     Hyper-parameters and presets: ``graphcl/methods/presets/grace.yaml``. With ``pot: true`` the loss becomes
     :math:`(1 - \kappa)\mathcal{L} + \kappa \mathcal{L}_{POT}` (:class:`~graphcl.methods.pot.POTRegulariser`, each
     view's certified compactness under the edge drops its removal rate allows; ``docs/pot.md``).
+
+    With ``batch_size`` set it trains on mini-batches of sampled subgraphs, the loss on each batch's seed nodes
+    (:mod:`graphcl.methods.minibatch`; ``num_neighbors`` in-neighbours per node and hop), also under ``torchrun``.
     """
 
     name = "grace"
@@ -55,9 +59,12 @@ class GRACE(Method):
         # values and the first layer is a sparse-dense product; embeddings use the dense features
         self.train_data = with_sparse_features(self.data, self.model["encoder"],
                                                [f for view in self.views for f in view])
+        self.minibatch = MiniBatchTraining.of(self, int(self.config["num_layers"]))
         self.pot = POTRegulariser(self.config, self.model["encoder"], self.train_data.edge_index,
                                   self.data.num_nodes, self.edge_drop_probabilities(), self.generator
                                   ) if self.config["pot"] else None
+        if self.minibatch is not None:
+            self.views = self.subgraph_views()
 
     def build_views(self) -> list[tuple[Callable[[Data], Data], Callable[[Data], Data]]]:
         """(structure augmenter, feature augmenter) for each of the two views."""
@@ -65,6 +72,11 @@ class GRACE(Method):
         return [(EdgeRemoving(c[f"drop_edge_rate_{k}"], undirected=c["undirected_drop"], generator=self.generator),
                  FeatureMasking(c[f"drop_feature_rate_{k}"], generator=self.generator))
                 for k in (1, 2)]
+
+    def subgraph_views(self) -> list[tuple[Callable[[Data], Data], Callable[[Data], Data]]]:
+        """The augmenters of mini-batch mode, applied to sampled subgraphs: GRACE's draw per edge and per feature
+        column with fixed rates, so they are the full-graph ones."""
+        return self.views
 
     def edge_drop_probabilities(self) -> list[Tensor | float]:
         """Each view's drop probability of the training graph's edges (one rate, or one per edge): POT's budgets."""
@@ -80,23 +92,36 @@ class GRACE(Method):
         projector = ProjectionHead(c["num_hidden"], c["num_proj_hidden"], c["num_hidden"])
         return nn.ModuleDict({"encoder": encoder, "projector": projector})
 
-    def view(self, k: int) -> Data:
-        """The k-th augmented view (0 or 1) of the training graph."""
+    def view(self, k: int, graph: Data | None = None) -> Data:
+        """The k-th augmented view (0 or 1) of ``graph`` (by default the training graph)."""
         drop_edges, mask_features = self.views[k]
-        return mask_features(drop_edges(self.train_data))
+        return mask_features(drop_edges(self.train_data if graph is None else graph))
+
+    def augment(self, graph: Data) -> list[Data]:
+        """The two views of ``graph`` (the training graph, or in mini-batch mode a sampled subgraph)."""
+        return [self.view(0, graph), self.view(1, graph)]
+
+    def encode(self, view: Data) -> Tensor:
+        """The encoder's output for every node of a view."""
+        return self.model["encoder"](view.x, view.edge_index)
 
     def project(self, view: Data) -> Tensor:
         """The projection head's output for a view."""
-        return self.model["projector"](self.model["encoder"](view.x, view.edge_index))
+        return self.model["projector"](self.encode(view))
 
-    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int) -> Tensor:
-        """The method's loss of the two views' projections."""
+    def contrastive_loss(self, u: Tensor, v: Tensor, epoch: int, nodes: Tensor | None = None) -> Tensor:
+        """The method's loss of the two views' projections of ``nodes`` (ids in the graph; ``None``: all)."""
         return self.loss(u, v)
 
+    def objective(self, outputs: list[Tensor], nodes: Tensor | None, epoch: int) -> Tensor:
+        """The loss from the two views' encoder outputs at ``nodes`` (``None``: every node)."""
+        projector = self.model["projector"]
+        return self.contrastive_loss(projector(outputs[0]), projector(outputs[1]), epoch, nodes)
+
     def training_step(self, epoch: int) -> Tensor:
-        views = [self.view(0), self.view(1)]
-        h = [self.model["encoder"](view.x, view.edge_index) for view in views]
-        loss = self.contrastive_loss(self.model["projector"](h[0]), self.model["projector"](h[1]), epoch)
+        views = self.augment(self.train_data)
+        h = [self.encode(view) for view in views]
+        loss = self.objective(h, None, epoch)
         if self.pot is None:
             return loss
         return self.pot(loss, views, [h[1], h[0]])
