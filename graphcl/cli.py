@@ -80,6 +80,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace the outputs of a non-empty --out")
     train.add_argument("--pot", action="store_true", default=None,
                        help="add POT's node-compactness term (config key pot: true; GRACE, CSGCL, GGD; docs/pot.md)")
+    train.add_argument("--batch-size", type=int, help="mini-batch training: seed nodes per global batch (config key "
+                                                      "batch_size; default: full batch; docs/distributed.md)")
+    train.add_argument("--num-neighbors", type=int, nargs="+", metavar="K",
+                       help="mini-batch fan-out per encoder layer, -1 = all (config key num_neighbors)")
     train.add_argument("--resume", help="a previous run's folder: continue from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     plot = sub.add_parser("plot", help="PNG figures of a finished run: loss curve, 2-D map of the embeddings")
@@ -327,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         overrides = {"epochs": args.epochs, "seed": args.seed, "matmul_precision": args.matmul_precision,
-                     "pot": args.pot}
+                     "pot": args.pot, "batch_size": args.batch_size, "num_neighbors": args.num_neighbors}
         with _process_group() as main_process:
             metrics = run(args.method, args.dataset, root=args.root, config_file=args.config, overrides=overrides,
                           preset=args.preset, device=args.device, out=args.out, resume=args.resume,

@@ -326,3 +326,18 @@ def test_pot_flag_switches_pot_on_and_resumes(tmp_path, capsys):
     assert main(["train", "--resume", str(out), "--epochs", "3", "--quiet"]) == 0
     assert main(["train", "pamc", "--dataset", "synthetic", "--pot", "--quiet", "--out", str(tmp_path / "p")]) == 2
     _one_line_error(capsys, r"Unknown config key\(s\) \['pot'\]")
+
+
+def test_batch_size_and_num_neighbors_flags_select_minibatch_training(tmp_path, capsys):
+    import yaml
+    out = tmp_path / "run"
+    assert main(["train", "grace", "--dataset", "synthetic", "--epochs", "1", "--batch-size", "64",
+                 "--num-neighbors", "5", "-1", "--quiet", "--out", str(out),
+                 "--config", str(_fast_config(tmp_path))]) == 0
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["batch_size"] == 64 and saved["num_neighbors"] == [5, -1]
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--batch-size", "32", "--quiet"]) == 2
+    _one_line_error(capsys, r"only \['epochs', 'matmul_precision'\] may change \(got \['batch_size', 'epochs'\]\)")
+    assert main(["train", "grace", "--dataset", "synthetic", "--num-neighbors", "5", "--batch-size", "64",
+                 "--quiet", "--out", str(tmp_path / "bad"), "--config", str(_fast_config(tmp_path))]) == 2
+    _one_line_error(capsys, r"'num_neighbors' to give one fan-out per encoder layer")
