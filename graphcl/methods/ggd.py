@@ -91,8 +91,9 @@ class GGD(Method):
         return [view, corrupted]
 
     def encode(self, view: Data) -> Tensor:
-        """The encoder's output for every node of a view."""
-        return self.model["encoder"](view.x, view.edge_index)
+        """The encoder's output for every node of a view; for a view trimmed to a mini-batch's seeds
+        (``num_sampled_nodes``, :func:`graphcl.methods.minibatch.trim_to_seeds`), for the seeds only."""
+        return self.model["encoder"](view.x, view.edge_index, num_sampled_nodes=view.get("num_sampled_nodes"))
 
     def objective(self, outputs: list[Tensor], nodes: Tensor | None, epoch: int) -> Tensor:
         """Group discrimination of the view's and the corruption's encoder outputs (at ``nodes``; any subset)."""

@@ -102,8 +102,9 @@ class GRACE(Method):
         return [self.view(0, graph), self.view(1, graph)]
 
     def encode(self, view: Data) -> Tensor:
-        """The encoder's output for every node of a view."""
-        return self.model["encoder"](view.x, view.edge_index)
+        """The encoder's output for every node of a view; for a view trimmed to a mini-batch's seeds
+        (``num_sampled_nodes``, :func:`graphcl.methods.minibatch.trim_to_seeds`), for the seeds only."""
+        return self.model["encoder"](view.x, view.edge_index, num_sampled_nodes=view.get("num_sampled_nodes"))
 
     def project(self, view: Data) -> Tensor:
         """The projection head's output for a view."""

@@ -9,12 +9,15 @@ checkpointed generator), cut into global batches of ``batch_size`` seed nodes, o
    :class:`~torch_geometric.loader.NodeLoader`: PyG's ``NeighborLoader`` batches);
 2. the method's own augmenters make its views of that subgraph (:meth:`augment`; CSGCL's edge and attribute
    probabilities are the full graph's, carried to the subgraph by edge id);
-3. the encoder runs on each view (:meth:`encode`) and the method's loss is taken on the seed nodes only
-   (:meth:`objective`; the other sampled nodes only feed their messages).
+3. the encoder runs on each view, each layer only where its outputs reach the seeds (:func:`trim_to_seeds`: the
+   view's nodes ordered by distance to the seeds; layer :math:`l` of :math:`L` runs on the edges into nodes
+   within :math:`L - 1 - l` hops, PyG's hierarchical feature computation, exact: the seeds get the outputs of the
+   whole view), and the method's loss is taken on the seed nodes only (:meth:`objective`; the other sampled
+   nodes only feed their messages).
 
 Under a process group every rank draws the same permutation, subgraph and views (the same generator, seeded alike),
-encodes only the part of each view its share of the seeds depends on (:func:`seed_closure`: exact, the same
-numbers as encoding the whole view) and gathers the seeds' encoder outputs with their gradients
+encodes only the part of each view its share of the seeds depends on (the same :func:`trim_to_seeds`, from its
+share) and gathers the seeds' encoder outputs with their gradients
 (:func:`graphcl.train.distributed.gather_with_grad`), so every rank computes the loss of the whole global batch,
 negatives across ranks included. DDP's average of the ranks' gradients is then the one-process gradient of the
 global batch, and a run on N processes takes the same steps as one process with the same ``batch_size`` (up to
@@ -34,14 +37,13 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.loader import NodeLoader
-from torch_geometric.utils import k_hop_subgraph
 
 from ..data.neighbor_sampling import NeighborSampler, check_num_neighbors
 from ..train.distributed import gather_with_grad, is_distributed, rank, world_size
 from ..train.loop import nonfinite_loss_message
 
-__all__ = ["MiniBatchMethod", "MiniBatchTraining", "minibatch_settings", "gather_rows", "seed_closure",
-           "share_sizes"]
+__all__ = ["MiniBatchMethod", "MiniBatchTraining", "minibatch_settings", "gather_rows", "share_sizes",
+           "trim_to_seeds"]
 
 
 class MiniBatchMethod(Protocol):
@@ -52,7 +54,8 @@ class MiniBatchMethod(Protocol):
         """The method's views of ``graph`` (the training graph, or a sampled subgraph of it with ``e_id``)."""
 
     def encode(self, view: Data) -> Tensor:
-        """The encoder's output for every node of a view."""
+        """The encoder's output for every node of a view, or for its seeds only when the view carries
+        ``num_sampled_nodes`` (:func:`trim_to_seeds`; :meth:`graphcl.nn.BackboneEncoder.forward`)."""
 
     def objective(self, outputs: list[Tensor], nodes: Tensor | None, epoch: int) -> Tensor:
         """The loss from each view's encoder outputs at ``nodes`` (ids in the full graph; ``None``: all nodes)."""
@@ -101,17 +104,35 @@ def gather_rows(x: Tensor, index: Tensor) -> Tensor:
                                    (index.numel(), x.shape[1]), check_invariants=False)
 
 
-def seed_closure(view: Data, seeds: Tensor, num_layers: int) -> tuple[Data, Tensor]:
-    r"""The part of ``view`` that a ``num_layers``-layer encoder's outputs at ``seeds`` depend on, and the seeds'
-    rows in it.
+def trim_to_seeds(view: Data, seeds: Tensor, num_layers: int) -> Data:
+    r"""The part of ``view`` that a ``num_layers``-layer encoder's outputs at ``seeds`` depend on, its nodes
+    ordered by distance to the seeds (the seeds first, in their order), for the encoder's hierarchical forward
+    (``num_sampled_nodes``, :meth:`graphcl.nn.BackboneEncoder.forward`).
 
-    The nodes within ``num_layers + 1`` hops upstream of the seeds and every edge into a node within
-    ``num_layers`` hops: the values the seeds need, and the in-degrees of every node they are computed from (GCN
-    normalisation), so the encoder gives the seeds the same outputs as on the whole view.
+    The distances are the view's own (edges dropped by an augmentation lengthen them; a relabelled view, GGD's
+    corruption, has its own), so every edge into a node within ``num_layers`` hops comes from one hop further at
+    most. Kept: the nodes within ``num_layers + 1`` hops and the edges into the nodes within ``num_layers`` hops,
+    the values the seeds need and the in-degrees of the nodes they are computed from (GCN normalisation).
+
+    Returns:
+        :class:`~torch_geometric.data.Data` with ``x``, ``edge_index`` and ``num_sampled_nodes`` (the nodes at each
+        distance, ``len(seeds)`` first).
     """
-    subset, edge_index, mapping, _ = k_hop_subgraph(seeds, num_layers + 1, view.edge_index, relabel_nodes=True,
-                                                    num_nodes=view.num_nodes, directed=True)
-    return Data(x=gather_rows(view.x, subset), edge_index=edge_index, num_nodes=subset.numel()), mapping
+    src, dst = view.edge_index
+    far = num_layers + 2
+    distance = torch.full((view.num_nodes,), far, dtype=torch.long, device=src.device)
+    distance[seeds] = 0
+    for hop in range(1, far):
+        reached = src[distance[dst] == hop - 1]
+        distance[reached[distance[reached] > hop]] = hop
+    counts = torch.bincount(distance, minlength=far + 1)[:far]
+    distance[seeds] = -1  # the seeds first, in their order; then by distance, by id within one
+    order = torch.cat([seeds, torch.sort(distance, stable=True)[1][seeds.numel():int(counts.sum())]])
+    local = torch.empty_like(distance)
+    local[order] = torch.arange(order.numel(), device=src.device)
+    keep = distance[dst] <= num_layers  # (the seeds' -1 included)
+    return Data(x=gather_rows(view.x, order), edge_index=local[view.edge_index[:, keep]], num_nodes=order.numel(),
+                num_sampled_nodes=counts.tolist())
 
 
 class _GlobalBatchLoss(nn.Module):
@@ -130,12 +151,8 @@ class _GlobalBatchLoss(nn.Module):
         sizes = share_sizes(size, world_size())
         first = sum(sizes[:rank()])
         seeds = torch.arange(first, first + sizes[rank()], device=batch.edge_index.device)
-        outputs = []
-        for view in method.augment(graph):
-            rows = seeds
-            if is_distributed():
-                view, rows = seed_closure(view, seeds, self.num_layers)
-            outputs.append(gather_with_grad(method.encode(view)[rows], sizes))
+        outputs = [gather_with_grad(method.encode(trim_to_seeds(view, seeds, self.num_layers)), sizes)
+                   for view in method.augment(graph)]
         return method.objective(outputs, batch.n_id[:size], epoch)
 
 

@@ -6,8 +6,9 @@ layer widths are chosen; the stacking, activation, dropout and forward are share
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -73,23 +74,133 @@ class BackboneEncoder(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                 edge_type: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                return_all: bool = False):
+                return_all: bool = False, num_sampled_nodes: Optional[Sequence[int]] = None):
         """Return the last layer's output, or the list of every layer's output when
-        ``return_all`` (e.g. for GraphCL-style concatenation)."""
+        ``return_all`` (e.g. for GraphCL-style concatenation).
+
+        With ``num_sampled_nodes`` (PyG's hierarchical feature computation, as
+        :func:`torch_geometric.utils.trim_to_layer` for ``NeighborLoader`` batches) the nodes
+        come ordered by hop, ``num_sampled_nodes[h]`` of them at hop :math:`h`, and only the
+        hop-0 nodes' outputs are returned (of every layer with ``return_all``). Layer :math:`l`
+        of :math:`L` then runs on the edges into nodes within :math:`L - 1 - l` hops only, the
+        only outputs that reach hop 0; the result is that of the whole graph (up to dropout's
+        random draws). The hops must bound the distances: every edge into a node at hop
+        :math:`h < L` comes from hop :math:`h + 1` or less (true of sampled subgraphs and of
+        their views with edges dropped). Edges are trimmed by the hop of their target, so
+        per-hop edge counts are not needed; ``"gcn"`` layers keep the sources' full degrees.
+        """
+        if num_sampled_nodes is not None:
+            return self._forward_trimmed(x, edge_index, edge_weight, edge_type, edge_attr,
+                                         return_all, num_sampled_nodes)
         outs = []
-        last = len(self.convs) - 1
-        for i, conv in enumerate(self.convs):
-            x = conv(x, edge_index, edge_weight, edge_type, edge_attr)
-            if i < len(self.acts):
-                x = self.acts[i](x)
-            if i < last:
-                x = F.dropout(x, p=self.dropout, training=self.training)
+        for i in range(len(self.convs)):
+            x = self._layer(i, x, edge_index, edge_weight, edge_type, edge_attr)
             outs.append(x)
         return outs if return_all else x
+
+    def _layer(self, i: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+               edge_type: Optional[Tensor], edge_attr: Optional[Tensor],
+               rows: Optional[int] = None) -> Tensor:
+        """Layer ``i``: convolution (its first ``rows`` outputs when given), activation, and
+        dropout unless it is the last."""
+        x = self.convs[i](x, edge_index, edge_weight, edge_type, edge_attr)[:rows]
+        if i < len(self.acts):
+            x = self.acts[i](x)
+        if i < len(self.convs) - 1:
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        return x
+
+    def _forward_trimmed(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+                         edge_type: Optional[Tensor], edge_attr: Optional[Tensor],
+                         return_all: bool, num_sampled_nodes: Sequence[int]):
+        """The forward at the hop-0 nodes, each layer on the nodes and edges it needs."""
+        counts = [int(n) for n in num_sampled_nodes]
+        if not counts or min(counts) < 0 or sum(counts) != x.shape[0]:
+            raise ValueError(f"Expected 'num_sampled_nodes' to be node counts per hop summing "
+                             f"to the {x.shape[0]} rows of 'x' (got {list(num_sampled_nodes)})")
+        cached = [i for i, conv in enumerate(self.convs) if conv.cached]
+        if cached:
+            raise ValueError(f"'num_sampled_nodes' needs layers without a cached graph (layers "
+                             f"{cached} were built with cached=True)")
+        last_hop = len(counts) - 1
+        ends = torch.tensor(counts).cumsum(0).tolist()  # ends[h]: the nodes within h hops
+        hops = torch.repeat_interleave(torch.arange(len(counts), device=edge_index.device),
+                                       torch.tensor(counts, device=edge_index.device))
+        target_hop = hops[edge_index[1]]
+        degree = None  # "gcn": each node's weighted in-degree and whether it has a self-loop
+        outs = []
+        for i, conv in enumerate(self.convs):
+            reach = self.num_layers - 1 - i  # this layer's outputs matter within `reach` hops
+            if reach >= last_hop:
+                x = self._layer(i, x, edge_index, edge_weight, edge_type, edge_attr)
+            else:
+                keep = target_hop <= reach
+                layer_edges = [edge_index[:, keep], _select(edge_weight, keep),
+                               _select(edge_type, keep), _select(edge_attr, keep)]
+                if conv.mode == "gcn" and conv.normalize:
+                    if degree is None:
+                        degree = _in_degree(edge_index, edge_weight, x.shape[0], x.dtype)
+                    layer_edges = _boundary_loops(conv, degree, ends[reach], ends[reach + 1],
+                                                  *layer_edges)
+                x = self._layer(i, _first_rows(x, ends[reach + 1]), *layer_edges, rows=ends[reach])
+            outs.append(x[:counts[0]])
+        return outs if return_all else outs[-1]
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
                 f"num_layers={self.num_layers}, activation={self.activation!r})")
+
+
+def _select(t: Optional[Tensor], keep: Tensor) -> Optional[Tensor]:
+    """The kept edges' entries of an optional per-edge tensor."""
+    return None if t is None else t[keep]
+
+
+def _first_rows(x: Tensor, n: int) -> Tensor:
+    """The first ``n`` rows of a dense or a sparse CSR ``x`` (CSR: a view of its arrays)."""
+    if n == x.shape[0]:
+        return x
+    if x.layout != torch.sparse_csr:
+        return x[:n]
+    crow = x.crow_indices()[:n + 1]
+    end = int(crow[-1])
+    return torch.sparse_csr_tensor(crow, x.col_indices()[:end], x.values()[:end], (n, x.shape[1]),
+                                   check_invariants=False)
+
+
+def _in_degree(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int,
+               dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+    """Each node's summed incoming edge weight (1 per edge without weights) and whether it has a
+    self-loop."""
+    src, dst = edge_index
+    weight = torch.ones(dst.numel(), dtype=dtype, device=dst.device) if edge_weight is None \
+        else edge_weight.to(dtype)
+    total = torch.zeros(num_nodes, dtype=dtype, device=dst.device).index_add(0, dst, weight)
+    has_loop = torch.zeros(num_nodes, dtype=torch.bool, device=dst.device)
+    has_loop[dst[src == dst]] = True
+    return total, has_loop
+
+
+def _boundary_loops(conv: BackboneConv, degree: Tuple[Tensor, Tensor], start: int, end: int,
+                    edge_index: Tensor, edge_weight: Optional[Tensor], edge_type: Optional[Tensor],
+                    edge_attr: Optional[Tensor]) -> List[Optional[Tensor]]:
+    r"""A trimmed ``"gcn"`` layer's edges plus, for each boundary node (``start`` to ``end``: the
+    sources whose own in-edges were trimmed), a self-loop weighted by its degree
+    :math:`\hat d_j` in the whole graph: :math:`\hat d_j` stays that of the whole graph (the layer
+    adds no loop where there is one), so the messages it sends are unchanged; what it receives
+    itself is not used."""
+    total, has_loop = degree
+    nodes = torch.arange(start, end, device=edge_index.device)
+    loop_weight = total[start:end]
+    if conv.add_self_loops:
+        fill = 2.0 if conv.improved else 1.0
+        loop_weight = loop_weight + fill * (~has_loop[start:end]).to(loop_weight.dtype)
+    weight = torch.ones(edge_index.shape[1], dtype=loop_weight.dtype, device=loop_weight.device) \
+        if edge_weight is None else edge_weight.to(loop_weight.dtype)
+    if edge_type is not None:  # the loops' messages only reach the boundary nodes: any type
+        edge_type = torch.cat([edge_type, edge_type.new_zeros(nodes.numel())])
+    return [torch.cat([edge_index, nodes.expand(2, -1)], dim=1), torch.cat([weight, loop_weight]),
+            edge_type, edge_attr]
 
 
 def _widths(in_channels: int, hidden: int, out: int, num_layers: int) -> List[tuple]:

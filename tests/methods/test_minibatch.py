@@ -6,7 +6,7 @@ from torch_geometric.data import Data
 
 from graphcl.data import csbm
 from graphcl.methods import CSGCL, GGD, GRACE, resolve_config
-from graphcl.methods.minibatch import gather_rows, minibatch_settings, seed_closure, share_sizes
+from graphcl.methods.minibatch import gather_rows, minibatch_settings, share_sizes, trim_to_seeds
 from graphcl.nn import GCNEncoder
 
 SMALL = {"num_hidden": 16, "num_proj_hidden": 16}
@@ -64,20 +64,56 @@ def test_an_epoch_steps_once_per_batch_with_the_loss_on_its_seeds(data, cls, mon
     assert loss > 0 and not all(torch.equal(a, b) for a, b in zip(before, _params(method)))
 
 
-def test_seed_closure_gives_the_seeds_their_outputs_on_the_whole_view():
+def test_trim_to_seeds_gives_the_seeds_their_outputs_on_the_whole_view():
     gen = torch.Generator().manual_seed(0)
     view = Data(x=torch.randn(300, 5, generator=gen), edge_index=torch.randint(300, (2, 700), generator=gen))
     encoder = GCNEncoder(5, 8, 4, num_layers=2)
     seeds = torch.tensor([7, 3, 250, 100])
-    part, rows = seed_closure(view, seeds, num_layers=2)
-    assert part.num_nodes < 300
-    assert part.edge_index.size(1) < view.edge_index.size(1)
+    part = trim_to_seeds(view, seeds, num_layers=2)
+    assert part.num_nodes < 300 and part.edge_index.size(1) < view.edge_index.size(1)
+    assert len(part.num_sampled_nodes) == 4 and part.num_sampled_nodes[0] == 4
+    assert torch.equal(part.x[:4], view.x[seeds])
     with torch.no_grad():
-        assert torch.allclose(encoder(part.x, part.edge_index)[rows], encoder(view.x, view.edge_index)[seeds],
+        whole = encoder(view.x, view.edge_index)[seeds]
+        assert torch.allclose(encoder(part.x, part.edge_index)[:4], whole, atol=1e-6)
+        assert torch.allclose(encoder(part.x, part.edge_index, num_sampled_nodes=part.num_sampled_nodes), whole,
                               atol=1e-6)
-        one_hop_short, rows_short = seed_closure(view, seeds, num_layers=1)  # too shallow for 2 layers: differs
-        assert not torch.allclose(encoder(one_hop_short.x, one_hop_short.edge_index)[rows_short],
-                                  encoder(view.x, view.edge_index)[seeds], atol=1e-6)
+        short = trim_to_seeds(view, seeds, num_layers=1)  # too shallow for 2 layers: differs
+        assert not torch.allclose(encoder(short.x, short.edge_index)[:4], whole, atol=1e-6)
+
+
+def _untrimmed_loss(method, batch, epoch):
+    """A step's loss as the encoder on the whole of each view gives it (the computation before trimming)."""
+    size = int(batch.batch_size)
+    graph = Data(x=gather_rows(method.train_data.x, batch.n_id), edge_index=batch.edge_index, e_id=batch.e_id,
+                 num_nodes=batch.num_nodes)
+    outputs = [method.encode(view)[:size] for view in method.augment(graph)]
+    return method.objective(outputs, batch.n_id[:size], epoch)
+
+
+@pytest.mark.parametrize("cls", [GRACE, CSGCL, GGD])
+def test_a_trimmed_step_has_the_loss_and_gradients_of_the_whole_views(data, cls):
+    # edges dropped (GGD: none, but its corruption relabels the nodes): the views' hops are not the sample's
+    drops = {"num_layers": 2} if cls is GGD else {"drop_edge_rate_1": 0.4, "drop_edge_rate_2": 0.3,
+                                                  "drop_edge_thresh": 1.0}
+    method = _method(cls, data, batch_size=20, num_neighbors=[3, 3],
+                     **{k: v for k, v in drops.items() if k in cls.defaults})
+    batch = method.minibatch.loader(torch.randperm(data.num_nodes, generator=torch.Generator().manual_seed(2))[:20])
+    params = list(method.model.parameters())
+    state = method.generator.get_state()
+    rows = []
+    hooks = [conv.register_forward_hook(lambda m, args, out: rows.append(args[0].shape[0]))
+             for conv in method.model["encoder"].convs]
+    loss = method.minibatch.loss(batch, 3)
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    for hook in hooks:
+        hook.remove()
+    assert max(rows[1::2]) < batch.num_nodes  # the last layer ran on the seeds' neighbourhoods only
+    method.generator.set_state(state)
+    reference = _untrimmed_loss(method, batch, 3)
+    assert torch.allclose(loss, reference, rtol=1e-5)
+    for a, b in zip(grads, torch.autograd.grad(reference, params, allow_unused=True)):
+        assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, rtol=1e-4, atol=1e-6))
 
 
 def test_gather_rows_of_sparse_features_match_the_dense_rows():

@@ -77,3 +77,70 @@ def test_gin_encoder_and_gradients():
     assert torch.allclose(out, h, atol=1e-5)
     out.sum().backward()
     assert all(p.grad is not None for p in enc.parameters())
+
+
+def _hop_ordered_graph(counts=(4, 9, 20, 12), num_edges=160, seed=0):
+    """Random edges whose sources lie at most one hop beyond their targets (as in a sampled subgraph, with edges
+    dropped, and with edges into the last hop), nodes ordered by hop; some self-loops."""
+    gen = torch.Generator().manual_seed(seed)
+    hops = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+    starts = torch.tensor((0,) + counts).cumsum(0)
+    dst = torch.randint(sum(counts), (num_edges,), generator=gen)
+    reach = starts[(hops[dst] + 2).clamp(max=len(counts))]  # sources: any node within one hop beyond
+    src = (torch.rand(num_edges, generator=gen) * reach).long()
+    loops = torch.arange(0, sum(counts), 5)
+    ei = torch.cat([torch.stack([src, dst]), loops.expand(2, -1)], dim=1)
+    return torch.randn(sum(counts), 6, generator=gen), ei, list(counts)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GCNEncoder(6, 8, 4, num_layers=2),
+    lambda: GCNEncoder(6, 8, 4, num_layers=3, activation="prelu", improved=True),
+    lambda: GCNEncoder(6, 8, 4, num_layers=2, add_self_loops=False),
+    lambda: GATEncoder(6, 8, 4, num_layers=2, heads=2),
+    lambda: GINEncoder(6, 8, 4, num_layers=3),
+])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_trimmed_layers_give_the_hop0_nodes_their_outputs_and_gradients(make, weighted):
+    x, ei, counts = _hop_ordered_graph()
+    weight = torch.rand(ei.shape[1], generator=torch.Generator().manual_seed(1)) + 0.5 if weighted else None
+    enc = make()
+    seen = []
+    hooks = [conv.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0])) for conv in enc.convs]
+    full = enc(x, ei, weight, return_all=True)
+    full_grads = torch.autograd.grad(full[-1][:4].square().sum(), list(enc.parameters()))
+    seen.clear()
+    trimmed = enc(x, ei, weight, return_all=True, num_sampled_nodes=counts)
+    grads = torch.autograd.grad(trimmed[-1].square().sum(), list(enc.parameters()))
+    for h in hooks:
+        h.remove()
+    # layer l reads the nodes within L - l hops only
+    assert seen == [sum(counts[:enc.num_layers - i + 1]) for i in range(enc.num_layers)]
+    for a, b in zip(trimmed, full):
+        assert torch.allclose(a, b[:4], atol=1e-6)
+    for a, b in zip(grads, full_grads):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_trimmed_gcn_keeps_the_degrees_of_sources_whose_in_edges_are_cut():
+    # 0 <- 1 <- 2, 3: node 1 feeds the seed in the last layer, its degree counts the edges from 2 and 3
+    x, ei = torch.randn(4, 3), torch.tensor([[1, 2, 3], [0, 1, 1]])
+    enc = GCNEncoder(3, 5, 2, num_layers=2)
+    assert torch.allclose(enc(x, ei, num_sampled_nodes=[1, 1, 2]), enc(x, ei)[:1], atol=1e-6)
+
+
+def test_trimmed_forward_takes_sparse_features():
+    x, ei, counts = _hop_ordered_graph()
+    x = x.relu()
+    enc = GCNEncoder(6, 8, 4, num_layers=2)
+    with torch.no_grad():
+        assert torch.allclose(enc(x.to_sparse_csr(), ei, num_sampled_nodes=counts), enc(x, ei)[:4], atol=1e-6)
+
+
+def test_trimmed_forward_rejects_bad_counts_and_cached_layers():
+    x, ei, _ = _hop_ordered_graph()
+    with pytest.raises(ValueError, match=r"Expected 'num_sampled_nodes' to be node counts per hop summing to the "
+                                         r"45 rows of 'x' \(got \[4, 9\]\)"):
+        GCNEncoder(6, 8, 4)(x, ei, num_sampled_nodes=[4, 9])
+    with pytest.raises(ValueError, match=r"'num_sampled_nodes' needs layers without a cached graph \(layers \[0, 1\]"):
+        GCNEncoder(6, 8, 4, cached=True)(x, ei, num_sampled_nodes=[4, 9, 20, 12])
