@@ -4,6 +4,9 @@ cosine similarity, optional false-negative mask) and MCLRec's margin regulariser
 These differ from :func:`graphcl.losses.info_nce` (GRACE) in the similarity (dot product by default, as the
 papers' code) and the false-negative mask keyed by labels (ICSRec); with ``similarity='cos'`` and no labels the
 value equals GRACE's InfoNCE.
+
+In RecBole's multi-process mode each rank holds a share of the batch; :func:`gather_batch` gives the models the
+whole batch's rows, so that their in-batch negatives are the global batch's.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ['SIMILARITIES', 'SequenceInfoNCELoss', 'contrast_scores', 'margin_regularizer', 'sequence_info_nce']
+from graphcl.train import distributed
+
+__all__ = ['SIMILARITIES', 'SequenceInfoNCELoss', 'contrast_scores', 'gather_batch', 'margin_regularizer',
+           'sequence_info_nce']
 
 #: Valid values of ``similarity``.
 SIMILARITIES = ('dot', 'cos')
@@ -34,6 +40,36 @@ def _similarity(z1: Tensor, z2: Tensor, temperature: float, similarity: str) -> 
     if similarity == 'cos':
         z = F.normalize(z, dim=-1)
     return z @ z.t() / temperature
+
+
+def gather_batch(*tensors: Tensor) -> Tuple[Tensor, ...]:
+    r"""The global batch of a process group: each tensor's rows of every rank, concatenated in rank order, with
+    gradients flowing back to this rank's rows (:func:`graphcl.train.distributed.gather_with_grad`).
+
+    A contrastive loss computed from the gathered tensors is the same on every rank and equals the one-process loss
+    over the whole batch (its negatives are every rank's views); the backward pass sums what all ranks send to a
+    rank's rows, so DDP's mean over the :math:`N` ranks gives the one-process gradient. The ranks' shares may differ
+    in size (their row counts are gathered first). Without a process group: the tensors themselves.
+
+    Args:
+        *tensors (torch.Tensor): this rank's representations, labels, ..., all with the same number of rows.
+
+    Returns:
+        tuple of torch.Tensor: the gathered tensors, in the order given.
+
+    Example:
+        >>> z, y = torch.ones(2, 3), torch.arange(2)
+        >>> gather_batch(z, y)[1].tolist()  # no process group
+        [0, 1]
+    """
+    rows = [t.size(0) for t in tensors]
+    if len(set(rows)) > 1:
+        raise ValueError(f"Expected tensors of the same number of rows (got {rows})")
+    if not tensors or not distributed.is_distributed():
+        return tensors
+    count = torch.tensor([rows[0]], device=tensors[0].device)
+    sizes = distributed.gather_with_grad(count).tolist()  # every rank's row count, in rank order
+    return tuple(distributed.gather_with_grad(t, sizes) for t in tensors)
 
 
 def sequence_info_nce(z1: Tensor, z2: Tensor, temperature: float = 1.0, similarity: str = 'dot',

@@ -6,7 +6,7 @@ from typing import Any, Tuple
 from torch import Tensor
 
 from ..augment import AUGMENTATIONS, random_views
-from ..losses import SIMILARITIES, sequence_info_nce
+from ..losses import SIMILARITIES, gather_batch, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
 
 __all__ = ['CL4SRec', 'MASK_TOKENS']
@@ -27,7 +27,8 @@ class CL4SRec(SASRecBackbone):
         \mathcal{L} = \mathcal{L}_{rec} + \lambda\, \mathcal{L}_{cl}(h(\tilde s^{(1)}), h(\tilde s^{(2)}))
 
     where :math:`\mathcal{L}_{cl}` is :func:`recsys.losses.sequence_info_nce` (2B views, dot similarity,
-    :math:`\tau = 1` by default).
+    :math:`\tau = 1` by default). In RecBole's multi-process mode the views' representations of every rank are
+    gathered first (:func:`recsys.losses.gather_batch`): the negatives are the global batch's, as in one process.
 
     Config keys (``recsys/models/CL4SRec.yaml``), besides SASRec's: ``lmd`` (:math:`\lambda`), ``tau``, ``sim``
     (``'dot'`` / ``'cos'``), ``crop_eta``, ``mask_gamma``, ``reorder_beta``, ``aug_ops`` (subset of crop / mask /
@@ -70,5 +71,5 @@ class CL4SRec(SASRecBackbone):
         if self.lmd == 0:
             return loss
         seq1, len1, seq2, len2 = self.make_views(interaction)
-        h1, h2 = self.forward(seq1, len1), self.forward(seq2, len2)
+        h1, h2 = gather_batch(self.forward(seq1, len1), self.forward(seq2, len2))
         return loss + self.lmd * sequence_info_nce(h1, h2, self.tau, self.sim)

@@ -9,7 +9,7 @@ from torch import Tensor
 from graphcl.eval.kmeans import kmeans_fit
 from graphcl.train import distributed
 
-from ..losses import SIMILARITIES, sequence_info_nce
+from ..losses import SIMILARITIES, gather_batch, sequence_info_nce
 from .sasrec_backbone import SASRecBackbone, _cfg
 
 __all__ = ['ICSRec', 'POSITIVE_MODES', 'kmeans']
@@ -59,7 +59,9 @@ class ICSRec(SASRecBackbone):
     where the labels drive the false-negative mask (views with the anchor's target, resp. intent, are removed
     from the denominator), :math:`k(\cdot)` is the nearest of :math:`K` k-means centroids (re-fitted on all
     training subsequences at the start of every epoch by :class:`recsys.trainers.ICSRecTrainer`) and
-    :math:`c(\cdot)` its L2-normalised centroid.
+    :math:`c(\cdot)` its L2-normalised centroid. In RecBole's multi-process mode :math:`h(s)`, :math:`h(s^+)` and
+    the targets of every rank are gathered (:func:`recsys.losses.gather_batch`) before both terms: their negatives
+    and false-negative masks are the global batch's, as in one process.
 
     The model must be built on the *training* dataset (``train_data.dataset``, as RecBole does): its targets and
     subsequences form the same-target lookup (a CSR table ``target -> sample rows``, stored as non-persistent
@@ -218,7 +220,7 @@ class ICSRec(SASRecBackbone):
         item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
         target = interaction[self.POS_ITEM_ID]
         pos_seq, pos_len = self.same_target_positives(item_seq, item_seq_len, target)
-        h2 = self.forward(pos_seq, pos_len)
+        h1, h2, target = gather_batch(h1, self.forward(pos_seq, pos_len), target)
         if use_cicl:
             loss = loss + self.lmd * sequence_info_nce(h1, h2, self.tau, self.sim,
                                                        labels=target if self.fn_mask else None)

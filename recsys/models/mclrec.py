@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..augment import AUGMENTATIONS, random_views
-from ..losses import SIMILARITIES, margin_regularizer, sequence_info_nce
+from ..losses import SIMILARITIES, gather_batch, margin_regularizer, sequence_info_nce
 from .cl4srec import MASK_TOKENS
 from .sasrec_backbone import SASRecBackbone, _cfg
 
@@ -86,7 +86,9 @@ class MCLRec(SASRecBackbone):
     encoder on :math:`L_0`, augmenters on :math:`L_1`, encoder on :math:`L_0`) lives in
     :class:`recsys.trainers.MCLRecTrainer`; ``joint: True`` trains everything with one optimiser on :math:`L_0`.
     The views of a batch are drawn once (:meth:`make_views`) and shared by the three steps, as in the authors'
-    code where the data loader makes them.
+    code where the data loader makes them. In RecBole's multi-process mode the encoded views of every rank are
+    gathered (:meth:`encode_views`) before :math:`L_{cl1}`, :math:`L_{cl2}` and :math:`R`: their negatives and
+    margins are the global batch's, as in one process.
 
     Config keys (``recsys/models/MCLRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``encoder_reg_weight``,
     ``augmenter_reg_weight``, ``use_rl`` (use :math:`R`), ``reg_mode`` (``'code'``: :math:`R` per anchor row summed
@@ -154,6 +156,12 @@ class MCLRec(SASRecBackbone):
                             distinct=True, eta=self.crop_eta, gamma=self.mask_gamma, beta=self.reorder_beta,
                             mask_token=self.mask_token_id)
 
+    def encode_views(self, views: Views) -> Tuple[Tensor, Tensor]:
+        r"""Encoder outputs :math:`(h_1, h_2)` of the two views; in a process group, every rank's rows in rank order
+        (:func:`recsys.losses.gather_batch`)."""
+        seq1, len1, seq2, len2 = views
+        return gather_batch(self.forward(seq1, len1), self.forward(seq2, len2))
+
     def _con(self, a: Tensor, b: Tensor) -> Tensor:
         return sequence_info_nce(a, b, self.tau, self.sim)
 
@@ -176,8 +184,7 @@ class MCLRec(SASRecBackbone):
     def encoder_loss(self, interaction: Any, views: Views) -> Tensor:
         r""":math:`L_0 = L_{rec} + \lambda L_{cl1} + \beta L_{cl2} + w_0 R` (:math:`w_0` = ``encoder_reg_weight``)."""
         loss, _ = self.rec_loss(interaction)
-        seq1, len1, seq2, len2 = views
-        h1, h2 = self.forward(seq1, len1), self.forward(seq2, len2)
+        h1, h2 = self.encode_views(views)
         if self.lmd != 0:
             loss = loss + self.lmd * self._con(h1, h2)
         if self.beta != 0 or (self.use_rl and self.encoder_reg_weight != 0):
@@ -188,9 +195,8 @@ class MCLRec(SASRecBackbone):
     def augmenter_loss(self, interaction: Any, views: Views) -> Tensor:
         r""":math:`L_1 = L_{cl2} + w_1 R` (:math:`w_1` = ``augmenter_reg_weight``), with the encoder outputs computed
         without gradient."""
-        seq1, len1, seq2, len2 = views
         with torch.no_grad():
-            h1, h2 = self.forward(seq1, len1), self.forward(seq2, len2)
+            h1, h2 = self.encode_views(views)
         cl2, reg = self.contrast_terms(h1, h2)
         return cl2 + self.augmenter_reg_weight * reg
 
