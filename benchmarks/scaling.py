@@ -35,7 +35,6 @@ import math
 import os
 import resource
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from typing import Any
 
 from graphcl.data import load_graph
 from graphcl.train import machine_description, write_text
+from graphcl.train.distributed import free_port
 
 PARTS = ("throughput", "large", "accuracy")
 SMOKE = {"throughput_nodes": 2000, "throughput_steps": 2, "large_nodes": 5000, "large_edges": 50000,
@@ -105,12 +105,6 @@ def _throughput_worker(rank: int, world: int, port: int, spec: dict[str, Any], r
             dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def throughput(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Seeds per second of 1 process (this one) and of 2 (spawned)."""
     import torch.multiprocessing as mp
@@ -123,7 +117,7 @@ def throughput(args: argparse.Namespace) -> list[dict[str, Any]]:
         if world == 1:
             _throughput_worker(0, 1, 0, spec, results)
         else:
-            mp.spawn(_throughput_worker, args=(world, _free_port(), spec, results), nprocs=world, join=True)
+            mp.spawn(_throughput_worker, args=(world, free_port(), spec, results), nprocs=world, join=True)
         row = {"processes": world, **results.get()}
         row["seeds_per_second"] = spec["steps"] * spec["batch_size"] / row["seconds"]
         rows.append(row)

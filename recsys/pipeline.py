@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import pickle
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -219,17 +218,11 @@ def _earlier_segments(resume: Union[str, os.PathLike],
     return [], 0.0
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def _spawn(launch: Launch, kwargs: Dict[str, Any]) -> Dict[str, Any]:
     """Run :func:`run` (``kwargs``) in ``launch.nproc`` new processes of one process group and return the result of
     this machine's first; the exception of the first process that failed is raised here."""
     import torch.multiprocessing as mp
-    launch = launch._replace(port=launch.port or _free_port(launch.ip))
+    launch = launch._replace(port=launch.port or distributed.free_port(launch.ip))
     root = logging.getLogger()
     logs = [(h.baseFilename, h.formatter) for h in root.handlers if isinstance(h, logging.FileHandler)]
     threads = max(1, torch.get_num_threads() // launch.nproc)  # this process's CPU threads, shared by the ranks

@@ -12,16 +12,25 @@ re-implements a collective.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Callable, Sequence, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["init_from_env", "is_distributed", "rank", "local_rank", "world_size", "is_main_process",
+__all__ = ["free_port", "init_from_env", "is_distributed", "rank", "local_rank", "world_size", "is_main_process",
            "device_for_rank", "gather_with_grad", "broadcast_object", "run_on_main", "barrier", "shutdown"]
 
 T = TypeVar("T")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port of ``host`` that nothing listens on now (the OS's choice for port 0): a ``MASTER_PORT`` for
+    processes started by the caller rather than by torchrun."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def is_distributed() -> bool:

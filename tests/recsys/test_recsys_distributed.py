@@ -23,7 +23,8 @@ from recsys.cli import main
 from recsys.config import build_config, launch_settings
 from recsys.losses import gather_batch, margin_regularizer, sequence_info_nce
 from recsys.models import CL4SRec, ICSRec, MCLRec
-from recsys.pipeline import _free_port, load_data
+from graphcl.train.distributed import free_port
+from recsys.pipeline import load_data
 from recsys.trainers import ICSRecTrainer, MCLRecTrainer, average_gradients
 
 from recsys_testing import TINY
@@ -120,7 +121,7 @@ def _worker(local_rank, port, out):
 def ranks(tmp_path_factory):
     """What each of the two ranks of :func:`_worker` saw."""
     out = tmp_path_factory.mktemp('ranks')
-    context = mp.start_processes(_worker, args=(_free_port('127.0.0.1'), str(out)), nprocs=2, join=False,
+    context = mp.start_processes(_worker, args=(free_port(), str(out)), nprocs=2, join=False,
                                  start_method='spawn')
     deadline = time.monotonic() + 300
     while not context.join(timeout=max(1.0, deadline - time.monotonic())):

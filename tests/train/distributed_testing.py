@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import socket
 import time
 import traceback
 from datetime import timedelta
@@ -23,14 +22,9 @@ from typing import Any, Callable
 import torch
 import torch.distributed as dist
 
+from graphcl.train.distributed import free_port
+
 PRELOAD = ["torch", "torch.distributed", "torch_geometric", "graphcl.methods", "graphcl.train"]
-
-
-def free_port() -> int:
-    """A TCP port that nothing listens on now (the OS's choice for port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _worker(rank: int, world: int, port: int, fn: Callable[..., Any], args: tuple, results) -> None:
