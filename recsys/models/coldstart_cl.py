@@ -268,12 +268,13 @@ class ColdStartCL(GeneralRecommender):
 
     def _context(self, dataset: Any) -> List[Tuple[str, Tensor, int]]:
         """Context fields of the users from their training interactions: hour bucket and weekday of the last one
-        (missing without a time field or an interaction) and the :math:`\\lfloor\\log_2\\rfloor` bucket of their
-        number (bucket 1 = none)."""
+        (missing without a time field or an interaction) and the :math:`\\lfloor\\log_2\\rfloor + 1` bucket of
+        their number. A user without training interactions has all three missing, as its ID: an embedding that no
+        training example reaches (a "none" bucket) would be noise at test time."""
         n = dataset.user_num
         uid = dataset.inter_feat[self.USER_ID].numpy()
         count = np.bincount(uid, minlength=n)
-        activity = np.where(count > 0, np.floor(np.log2(np.maximum(count, 1))) + 2, 1).astype(np.int64)
+        activity = np.where(count > 0, np.floor(np.log2(np.maximum(count, 1))) + 1, 0).astype(np.int64)
         out = [('activity', torch.from_numpy(activity)[:, None], int(activity.max()) + 1)]
         time_field = dataset.time_field
         if time_field and time_field in dataset.inter_feat.columns:

@@ -45,6 +45,23 @@ def test_fields_are_read_bucketed_and_include_context(data):
     assert torch.equal(model.users.table_0[:, 0] > 0, trained > 0)  # no training interaction: no ID field
 
 
+def test_a_user_without_training_interactions_has_only_its_attributes(tmp_path):
+    from recsys.coldstart import cold_start_data
+    config = build_config(ColdStartCL, 'ml-100k', dict(SMALL))
+    from recbole.data import create_dataset
+    split = cold_start_data(config, create_dataset(config), 0, 0.2, seed=1)
+    model = ColdStartCL(config, split.train.dataset)
+    cold = torch.nonzero(torch.from_numpy(split.cold)).flatten()
+    available = model.users.fields(cold)[1]
+    names = model.users.names
+    for field in ('id', 'activity', 'hour', 'weekday'):  # no embedding that training never reaches
+        assert not available[:, names.index(field)].any(), field
+    assert available[:, names.index('gender')].all()
+    activity = model.users.table_5[:, 0]
+    trained = torch.bincount(split.train.dataset.inter_feat['user_id'], minlength=split.train.dataset.user_num)
+    assert torch.equal(activity[trained > 0], torch.floor(torch.log2(trained[trained > 0].float())).long() + 1)
+
+
 def test_masked_softmax_is_a_distribution_over_the_mask():
     torch.manual_seed(0)
     logits, mask = torch.randn(6, 5), torch.rand(6, 5) > 0.4
