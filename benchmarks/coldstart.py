@@ -184,14 +184,12 @@ def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str, s
 
 
 def plot(path: Path, args: argparse.Namespace, runs: List[Dict[str, Any]]) -> None:
-    """Cold NDCG@10 (mean over seeds) against k, one line per variant run at two k or more (the report's table
-    has the others)."""
+    """Cold NDCG@10 (mean over seeds) against k, one line per variant (a dot for a variant run at one k)."""
     lines = {}
     for name in dict.fromkeys(r['variant'] for r in runs):
         rs = [r for r in runs if r['variant'] == name]
         ks = [k for k in args.ks if _cold(rs, k, 'ndcg@10')]
-        if len(ks) > 1:
-            lines[name] = (ks, [float(np.mean(_cold(rs, k, 'ndcg@10'))) for k in ks])
+        lines[name] = (ks, [float(np.mean(_cold(rs, k, 'ndcg@10'))) for k in ks])
     line_chart_png(path, lines, 'k (training interactions per cold user)', 'cold-user NDCG@10',
                    f'Cold start on {args.dataset}: mean over seeds')
 

@@ -72,13 +72,14 @@ def bar_chart_png(path: str | os.PathLike, bars: Sequence[Bar], ylabel: str, tit
 
 def line_chart_png(path: str | os.PathLike, lines: Mapping[str, tuple[Sequence[float], Sequence[float]]],
                    xlabel: str, ylabel: str, title: str) -> None:
-    """One line per entry of ``lines`` (label -> (x, y)), written to ``path`` as a PNG."""
+    """One line per entry of ``lines`` (label -> (x, y)), written to ``path`` as a PNG; lines of fewer than 10
+    points get markers (a one-point line is a visible dot)."""
     if not lines:
         raise ValueError("Expected at least one line (got none)")
     fig = new_figure(7.0, 4.0)
     ax = fig.add_subplot()
     for label, (x, y) in lines.items():
-        ax.plot(x, y, label=label)
+        ax.plot(x, y, label=label, marker="o" if len(x) < 10 else None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")

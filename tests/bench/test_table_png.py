@@ -79,3 +79,8 @@ def test_molecule_benchmark_loss_png(tmp_path, load_benchmark):
     assert _has_colour(pixels, C0) and _has_colour(pixels, C1)
     bench.plot({"kcl": {"epochs": 0, "step_losses": []}}, str(tmp_path / "empty.png"))
     assert not (tmp_path / "empty.png").exists()
+
+
+def test_a_one_point_line_is_drawn_as_a_dot(tmp_path):
+    line_chart_png(tmp_path / "dot.png", {"a": ([1, 2], [3.0, 2.0]), "b": ([1], [2.5])}, "k", "ndcg", "a dot")
+    assert _has_colour(_png(tmp_path / "dot.png"), C1)  # the second line's colour: its marker
