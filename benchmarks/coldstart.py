@@ -219,7 +219,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"k={k} {m['ndcg@10']:.4f}" for k, m in result['cold'].items()), flush=True)
         write_text(store, json.dumps(runs, indent=1, default=str) + '\n')
         write_text(Path(args.output), report(args, runs, command, time.perf_counter() - start))
-    runs = json.loads(store.read_text()) if store.is_file() else runs  # k keys as the JSON gives them
     text = report(args, runs, command, time.perf_counter() - start)
     write_text(Path(args.output), text)
     plot(Path(args.output).with_suffix('.png'), args, runs)

@@ -39,7 +39,7 @@ from torch_geometric.data import Data
 from torch_geometric.loader import NodeLoader
 
 from ..data.neighbor_sampling import NeighborSampler, check_num_neighbors
-from ..train.distributed import gather_with_grad, is_distributed, rank, world_size
+from ..train.distributed import gather_with_grad, is_distributed, rank, share_sizes, world_size
 from ..train.loop import nonfinite_loss_message
 
 __all__ = ["MiniBatchMethod", "MiniBatchTraining", "minibatch_settings", "gather_rows", "share_sizes",
@@ -81,11 +81,6 @@ def minibatch_settings(config: dict[str, Any], num_layers: int) -> tuple[int, li
         raise ValueError("'pot' needs full-batch training (its bounds are the full graph's): set 'batch_size' to "
                          "null or 'pot' to false")
     return batch_size, fanouts
-
-
-def share_sizes(batch: int, parts: int) -> list[int]:
-    """Seeds of each rank in a global batch of ``batch``: an even split, the first ranks one more when uneven."""
-    return [batch // parts + (r < batch % parts) for r in range(parts)]
 
 
 def gather_rows(x: Tensor, index: Tensor) -> Tensor:

@@ -12,7 +12,7 @@ from torch_geometric.data import Batch, Data
 from tqdm.auto import tqdm
 
 from ..compat.dgl_convert import as_pyg
-from ..train.distributed import gather_with_grad, is_distributed, is_main_process, rank, world_size
+from ..train.distributed import gather_with_grad, is_distributed, is_main_process, rank, share_sizes, world_size
 
 PRETRAIN_METHODS: dict[str, type["MoleculePretrainMethod"]] = {}
 
@@ -70,8 +70,8 @@ class MoleculePretrainMethod(ABC):
 
     **Several processes** (``torchrun``, a process group from :func:`graphcl.train.distributed.init_from_env`):
     every process holds the corpus and draws the same batch order; each global batch of ``batch_size`` molecules is
-    split into one contiguous share per process (``numpy.array_split``: shares differ by at most one molecule), each
-    process encodes its share through the model wrapped in
+    split into one contiguous share per process (:func:`graphcl.train.distributed.share_sizes`: shares differ by at
+    most one molecule), each process encodes its share through the model wrapped in
     :class:`~torch.nn.parallel.DistributedDataParallel`, and the projected views of all shares are gathered with
     gradients (:func:`graphcl.train.distributed.gather_with_grad`), so every process computes NT-Xent over the
     whole global batch: the negatives of a molecule are the other :math:`2B - 2` samples of the global batch, as in
@@ -191,10 +191,10 @@ class MoleculePretrainMethod(ABC):
         bar = tqdm(self.batches(), desc=f"epoch {epoch}", total=-(-len(self.molecules) // self.batch_size),
                    disable=not self.progress or not is_main_process(), leave=False)
         for chunk in bar:
-            shares = np.array_split(chunk, processes)
+            sizes = share_sizes(len(chunk), processes)
+            start = sum(sizes[:me])
             self.seed_views()
-            z1, z2 = views([self.molecules[i] for i in shares[me]])
-            sizes = [len(share) for share in shares]
+            z1, z2 = views([self.molecules[i] for i in chunk[start:start + sizes[me]]])
             loss = info_nce(gather_with_grad(z1, sizes), gather_with_grad(z2, sizes), temperature=self.temperature)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.name}: the loss became {loss.item()} at epoch {epoch}; "

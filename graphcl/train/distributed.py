@@ -19,7 +19,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["free_port", "init_from_env", "is_distributed", "rank", "local_rank", "world_size", "is_main_process",
+__all__ = ["free_port", "share_sizes",
+           "init_from_env", "is_distributed", "rank", "local_rank", "world_size", "is_main_process",
            "device_for_rank", "gather_with_grad", "broadcast_object", "run_on_main", "barrier", "shutdown"]
 
 T = TypeVar("T")
@@ -31,6 +32,12 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def share_sizes(total: int, parts: int) -> list[int]:
+    """Rows of each of ``parts`` ranks in a global batch of ``total`` rows, split contiguously in rank order: an
+    even split, the first ranks one more when uneven (``numpy.array_split``'s sizes)."""
+    return [total // parts + (r < total % parts) for r in range(parts)]
 
 
 def is_distributed() -> bool:

@@ -132,8 +132,10 @@ class _FieldEncoder(nn.Module):
     def forward(self, ids: Tensor, keep: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """``(representation (B, d), weights (B, F), mask (B, F))``; ``keep`` restricts the available fields."""
         e, mask = self.fields(ids)
-        if keep is not None:
-            mask = mask & keep
+        return self.fuse(e, mask if keep is None else mask & keep)
+
+    def fuse(self, e: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward` from the field embeddings ``e`` of :meth:`fields` and the fields to use, ``mask``."""
         e = e * mask[..., None]
         w = self.weights(e, mask)
         if self.fusion == 'sum':
@@ -291,12 +293,12 @@ class ColdStartCL(GeneralRecommender):
     # ----------------------------------------------------------------------------------------------- model API
     def _views(self, side: _FieldEncoder, ids: Tensor) -> Tuple[Tensor, Tensor]:
         """The two contrastive views of ``ids``: field dropout; field dropout plus ID dropout."""
-        _, available = side.fields(ids)
+        e, available = side.fields(ids)
         keep1 = field_dropout_mask(available, self.field_dropout)
         without_id = available.clone()
         without_id[:, 0] &= torch.rand(ids.size(0), device=ids.device) >= self.id_dropout
         keep2 = field_dropout_mask(without_id, self.field_dropout)
-        return side(ids, keep1)[0], side(ids, keep2)[0]
+        return side.fuse(e, available & keep1)[0], side.fuse(e, available & keep2)[0]
 
     def user_rows(self, users: Tensor, id_dropout: float = 0.0) -> Tuple[Tensor, Tensor, Tensor]:
         r"""``(representation + c, gate weights, mask)`` of ``users``, each distinct user encoded once; ``c`` is

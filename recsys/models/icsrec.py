@@ -195,11 +195,10 @@ class ICSRec(SASRecBackbone):
         if not distributed.is_distributed():
             centroids = self._kmeans(self.encode_training_sequences(batch_size))
         else:
-            n, ranks = self.train_seq.size(0), distributed.world_size()
-            share = -(-n // ranks)  # ceil: rank r encodes rows [r * share, (r + 1) * share)
-            bounds = [(min(n, r * share), min(n, (r + 1) * share)) for r in range(ranks)]
-            h = distributed.gather_with_grad(self.encode_training_sequences(batch_size, *bounds[distributed.rank()]),
-                                             [stop - start for start, stop in bounds])
+            sizes = distributed.share_sizes(self.train_seq.size(0), distributed.world_size())
+            start = sum(sizes[:distributed.rank()])
+            h = distributed.gather_with_grad(
+                self.encode_training_sequences(batch_size, start, start + sizes[distributed.rank()]), sizes)
             centroids = distributed.run_on_main(lambda: self._kmeans(h).cpu())  # rank 0's, on every rank
         self.set_intents(centroids)
         return self.intent_centroids
