@@ -9,8 +9,8 @@ Every (model, seed) is one :func:`recsys.coldstart.run_cold_start`: the same see
 (20%) and the same initialisation for every model, and one training per k. The baselines and ColdStartCL run
 every seed and k; the variants of ColdStartCL (``-nogate``: uniform field weights, ``-nofusion``: weighted sum
 instead of attention, ``-mlp``: gated MLP fusion, ``-nocl``: no contrastive term, ``-shared``: with the shared
-user vector, ``-iddrop``: DropoutNet's user-ID dropout 0.5 in the recommendation loss, ``-lr<value>``:
-learning-rate sweep, ``--lrs``) run the first ``--sweep-seeds`` seeds at ``--sweep-ks``.
+user vector, ``-noiddrop``: without DropoutNet's user-ID dropout in the recommendation loss, ``-nobias``: without
+the item bias, ``-lr<value>``: learning-rate sweep, ``--lrs``) run the first ``--sweep-seeds`` seeds at ``--sweep-ks``.
 LightGBM is not a baseline: the ``lightgbm`` package installs from PyPI, but RecBole's ``LightGBMTrainer`` scores
 only labelled (user, item) rows (pointwise metrics), not the full ranking every other model is evaluated with.
 
@@ -54,7 +54,8 @@ SWEEP_VARIANTS: Dict[str, Tuple[str, Dict[str, Any]]] = {
     'ColdStartCL-mlp': ('ColdStartCL', {'fusion': 'mlp'}),
     'ColdStartCL-nocl': ('ColdStartCL', {'cl_weight': 0.0}),
     'ColdStartCL-shared': ('ColdStartCL', {'shared_user_vector': True}),
-    'ColdStartCL-iddrop': ('ColdStartCL', {'rec_id_dropout': 0.5}),
+    'ColdStartCL-noiddrop': ('ColdStartCL', {'rec_id_dropout': 0.0}),
+    'ColdStartCL-nobias': ('ColdStartCL', {'item_bias': False}),
 }
 VARIANTS = {**MAIN_VARIANTS, **SWEEP_VARIANTS}
 DEFAULT_LRS = [0.0003, 0.003]  # ColdStartCL's own row is the third point, 0.001

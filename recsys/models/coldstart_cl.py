@@ -164,9 +164,10 @@ class ColdStartCL(GeneralRecommender):
     A user is the fields ID, ``user_feature_fields`` (ml-100k: age bucket, gender, occupation, zip prefix) and
     three context fields from the timestamps of its *training* interactions (hour bucket and weekday of the last
     one, :math:`\lfloor\log_2\rfloor` bucket of their number); an item is ID and ``item_feature_fields``
-    (release-year bucket, genres). Per side, a gate weights the fields per example and a fusion combines them
-    (:class:`_FieldEncoder`); scores are dot products :math:`s(u, i) = \langle r_u, r_i \rangle`. The ID field of
-    an entity without training interactions is treated as missing, so cold users stand on side information.
+    (release-year bucket, genres, title words). Per side, a gate weights the fields per example and a fusion
+    combines them (:class:`_FieldEncoder`); scores are :math:`s(u, i) = \langle r_u, r_i \rangle + b_i`. The ID
+    field of an entity without training interactions is treated as missing, so cold users stand on side
+    information.
 
     Training loss, with view 1 = field dropout (probability ``field_dropout``) and view 2 = field dropout plus
     ID dropout (probability ``id_dropout``, the simulated cold start), for the batch's users and positive items:
@@ -182,9 +183,12 @@ class ColdStartCL(GeneralRecommender):
     probability (the input dropout of DropoutNet, Volkovs et al., NeurIPS 2017): the scores themselves, not only
     the contrastive view, are trained for users who stand on side information.
 
+    With ``item_bias`` every item with training interactions gets a learned bias :math:`b_i` (0 for the others),
+    :math:`s(u, i) = \langle r_u, r_i \rangle + b_i`: the per-item popularity path of matrix factorisation with
+    biases (Koren et al., IEEE Computer 2009), which ranks items for a user whose own fields say little.
     With ``shared_user_vector`` a learned vector :math:`c` is added to every user's representation,
     :math:`s(u, i) = \langle r_u + c, r_i \rangle`: :math:`\langle c, r_i \rangle` is a popularity prior computed
-    from the item's fields, which is what ranks items for a user whose own fields say little.
+    from the item's fields.
     """
 
     input_type = InputType.POINTWISE
@@ -224,6 +228,9 @@ class ColdStartCL(GeneralRecommender):
         self.items = _FieldEncoder(item_names, item_tables, item_vocab, dim, self.gate, self.fusion, temperature,
                                    heads)
         self.shared_user = nn.Parameter(torch.zeros(dim)) if config['shared_user_vector'] else None
+        self.item_bias = nn.Embedding(self.n_items, 1, padding_idx=0) if config['item_bias'] else None
+        if self.item_bias is not None:
+            nn.init.zeros_(self.item_bias.weight)
         self._item_cache: Optional[Tensor] = None  # all item representations, in evaluation without autograd
 
     # ----------------------------------------------------------------------------------------------- features
@@ -314,12 +321,20 @@ class ColdStartCL(GeneralRecommender):
             u = u + self.shared_user
         return u[inverse], w[inverse], m[inverse]
 
+    def bias(self, items: Tensor) -> Tensor:
+        r"""The item biases :math:`b_i` of ``items`` (zeros without ``item_bias``); an item without training
+        interactions (its ID field missing) gets 0."""
+        if self.item_bias is None:
+            return torch.zeros(items.shape, device=items.device)
+        ids = self.items.table_0[items, 0]
+        return torch.where(ids > 0, self.item_bias(ids).squeeze(-1), 0.0)
+
     def calculate_loss(self, interaction: Any) -> Tensor:
         users, pos = interaction[self.USER_ID], interaction[self.ITEM_ID]
         u, wu, mu = self.user_rows(users, self.rec_id_dropout)
         if self.loss_type == 'CE':
             all_items, wi, mi = self.items(torch.arange(self.n_items, device=users.device))
-            logits = u @ all_items.t()
+            logits = u @ all_items.t() + self.bias(torch.arange(self.n_items, device=users.device))
             logits[:, 0] = float('-inf')  # padding
             loss = F.cross_entropy(logits, pos)
             item_rows = all_items[pos]
@@ -327,7 +342,8 @@ class ColdStartCL(GeneralRecommender):
             neg = torch.randint(1, self.n_items, pos.shape, device=pos.device)
             both, wi, mi = self.items(torch.cat([pos, neg]))
             item_rows, neg_rows = both[:pos.size(0)], both[pos.size(0):]
-            loss = -F.logsigmoid((u * item_rows).sum(-1) - (u * neg_rows).sum(-1)).mean()
+            margin = (u * item_rows).sum(-1) + self.bias(pos) - (u * neg_rows).sum(-1) - self.bias(neg)
+            loss = -F.logsigmoid(margin).mean()
         if self.gate_reg_weight > 0 and self.gate != 'none':
             loss = loss + self.gate_reg_weight * (_gate_kl(wu, mu) + _gate_kl(wi, mi))
         if self.reg_weight > 0:
@@ -341,7 +357,7 @@ class ColdStartCL(GeneralRecommender):
     def predict(self, interaction: Any) -> Tensor:
         u = self.user_rows(interaction[self.USER_ID])[0]
         i = self.items(interaction[self.ITEM_ID])[0]
-        return (u * i).sum(-1)
+        return (u * i).sum(-1) + self.bias(interaction[self.ITEM_ID])
 
     def train(self, mode: bool = True) -> 'ColdStartCL':
         self._item_cache = None
@@ -364,7 +380,8 @@ class ColdStartCL(GeneralRecommender):
 
     def full_sort_predict(self, interaction: Any) -> Tensor:
         u = self.user_rows(interaction[self.USER_ID])[0]
-        return (u @ self.all_items().t()).view(-1)
+        scores = u @ self.all_items().t() + self.bias(torch.arange(self.n_items, device=u.device))
+        return scores.view(-1)
 
     @torch.no_grad()
     def field_importance(self, users: Optional[Tensor] = None,

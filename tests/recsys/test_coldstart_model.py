@@ -129,7 +129,7 @@ def _naive_info_nce(z1, z2, tau):
 
 def test_loss_adds_the_weighted_info_nce_of_the_views(data):
     batch = next(iter(data[1]))
-    settings = dict(field_dropout=0.0, id_dropout=1.0, cl_temperature=0.5, gate_reg_weight=0.0)
+    settings = dict(field_dropout=0.0, id_dropout=1.0, cl_temperature=0.5, gate_reg_weight=0.0, rec_id_dropout=0.0)
     plain = _model(data, cl_weight=0.0, **settings).eval()
     model = _model(data, cl_weight=0.3, **settings).eval()
     model.load_state_dict(plain.state_dict())
@@ -175,6 +175,30 @@ def test_shared_user_vector_adds_a_popularity_prior(data):
         # a repeated user gets the same row: each distinct user is encoded once
         assert torch.equal(model.user_rows(users)[0][1], model.user_rows(users)[0][2])
     assert _model(data).shared_user is None  # off by default
+
+
+def test_item_bias_adds_b_i_and_an_item_without_training_interactions_gets_none(data):
+    model = _model(data).eval()
+    users = torch.tensor([1, 2])
+    with torch.no_grad():
+        model.item_bias.weight.copy_(torch.linspace(-2, 2, model.n_items)[:, None])
+        model.items.table_0[5] = 0  # item 5 as if it had no training interaction
+        items = model.items(torch.arange(model.n_items))[0]
+        bias = torch.linspace(-2, 2, model.n_items) * (model.items.table_0[:, 0] > 0)  # 0 for untrained items
+        assert bias[5] == 0 and bias[0] == 0 and bias.count_nonzero() > 100
+        expected = model.users(users)[0] @ items.t() + bias  # <r_u, r_i> + b_i
+        assert torch.allclose(model.full_sort_predict({'user_id': users}).view(2, -1), expected, atol=1e-5)
+        pair = model.predict({'user_id': users, 'item_id': torch.tensor([5, 9])})
+        assert torch.allclose(pair, expected[[0, 1], [5, 9]], atol=1e-5)
+    model.train()
+    batch = {'user_id': torch.tensor([1, 2, 3]), 'item_id': torch.tensor([4, 9, 9])}
+    model.cl_weight = model.gate_reg_weight = 0.0
+    with torch.no_grad():
+        logits = model.user_rows(batch['user_id'])[0] @ model.items(torch.arange(model.n_items))[0].t() + bias
+        logits[:, 0] = float('-inf')
+        expected_loss = torch.nn.functional.cross_entropy(logits, batch['item_id'])
+    assert torch.allclose(model.calculate_loss(batch), expected_loss, atol=1e-5)  # the CE sees b_i too
+    assert _model(data, item_bias=False).item_bias is None
 
 
 def test_rec_id_dropout_hides_the_id_of_distinct_users(data):
