@@ -15,6 +15,9 @@ from ..train import write_png
 
 __all__ = ["BENCH_EXTRA", "Bar", "require_matplotlib", "new_figure", "bar_chart_png", "line_chart_png"]
 
+#: Line styles of :func:`line_chart_png`, one per pass through the colour cycle.
+_STYLES = ("-", "--", ":", "-.")
+
 BENCH_EXTRA = "pip install 'graphcl[bench]'"
 
 
@@ -73,16 +76,20 @@ def bar_chart_png(path: str | os.PathLike, bars: Sequence[Bar], ylabel: str, tit
 def line_chart_png(path: str | os.PathLike, lines: Mapping[str, tuple[Sequence[float], Sequence[float]]],
                    xlabel: str, ylabel: str, title: str) -> None:
     """One line per entry of ``lines`` (label -> (x, y)), written to ``path`` as a PNG; lines of fewer than 10
-    points get markers (a one-point line is a visible dot)."""
+    points get markers (a one-point line is a visible dot). Past the colour cycle the lines change style (dashed,
+    dotted, ...), so no two lines look alike; the legend sits beside the axes, not over the lines."""
     if not lines:
         raise ValueError("Expected at least one line (got none)")
-    fig = new_figure(7.0, 4.0)
+    fig = new_figure(7.0 + 2.5 * (len(lines) > 6), 4.0)
     ax = fig.add_subplot()
-    for label, (x, y) in lines.items():
-        ax.plot(x, y, label=label, marker="o" if len(x) < 10 else None)
+    from matplotlib import rcParams
+
+    colours = len(rcParams["axes.prop_cycle"].by_key()["color"])
+    for i, (label, (x, y)) in enumerate(lines.items()):
+        ax.plot(x, y, label=label, marker="o" if len(x) < 10 else None, linestyle=_STYLES[i // colours % 4])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small") if len(lines) > 6 else ax.legend()
     ax.grid(alpha=0.3)
     write_png(path, fig)

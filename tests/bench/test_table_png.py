@@ -84,3 +84,15 @@ def test_molecule_benchmark_loss_png(tmp_path, load_benchmark):
 def test_a_one_point_line_is_drawn_as_a_dot(tmp_path):
     line_chart_png(tmp_path / "dot.png", {"a": ([1, 2], [3.0, 2.0]), "b": ([1], [2.5])}, "k", "ndcg", "a dot")
     assert _has_colour(_png(tmp_path / "dot.png"), C1)  # the second line's colour: its marker
+
+
+def test_lines_past_the_colour_cycle_change_style(tmp_path, monkeypatch):
+    import graphcl.bench.plots as plots
+    figures = []
+    monkeypatch.setattr(plots, "write_png", lambda path, fig: figures.append(fig))
+    lines = {f"m{i}": ([0, 1, 3], [i, i + 1.0, i + 0.5]) for i in range(12)}
+    line_chart_png(tmp_path / "many.png", lines, "k", "ndcg", "twelve lines")
+    drawn = figures[0].axes[0].get_lines()
+    looks = {(line.get_color(), line.get_linestyle()) for line in drawn}
+    assert len(drawn) == 12 and len(looks) == 12  # m10 shares m0's colour, not its style
+    assert drawn[0].get_color() == drawn[10].get_color() and drawn[10].get_linestyle() == "--"
