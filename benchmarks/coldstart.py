@@ -136,15 +136,17 @@ def _cold(runs: List[Dict[str, Any]], k: int, metric: str) -> List[float]:
     return [r['cold'][key][metric] for r in runs for key in (k, str(k)) if key in r['cold']]
 
 
-def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str, seconds: float) -> str:
-    """The Markdown report of ``runs``."""
+def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str, seconds: float,
+           reused: int = 0) -> str:
+    """The Markdown report of ``runs``, the first ``reused`` of them read from the store (``--resume``)."""
     names = [n for n in dict.fromkeys(t['variant'] for t in tasks(args, {})) if any(r['variant'] == n for r in runs)]
     sweep_ks = args.sweep_ks or args.ks
     lines = ['# Cold-start benchmark', '', f'- command: `{command}`', f'- machine: {machine_description()}',
              f'- dataset: {args.dataset}; cold users: {args.cold_fraction:.0%}; k in {args.ks}; seeds {args.seeds} '
              f'(ablations and lr sweep: the first {args.sweep_seeds} seed(s), k in {sweep_ks})',
              f'- wall time of this run: {seconds / 60:.1f} min ({args.jobs} job(s) x {args.threads} thread(s)); '
-             f'runs finished: {len(runs)}', '',
+             f'runs finished: {len(runs)}' + (f', of which {reused} read from the store (their time is not in the '
+                                              f'wall time: see their train s)' if reused else ''), '',
              '| model | seeds | ' + ' | '.join(f'cold k={k} {m.upper()}' for k in args.ks for m in METRICS) +
              ' | ' + ' | '.join(f'warm {m.upper()}' for m in METRICS) + ' | epochs | train s |',
              '|---|---|' + '---|' * (len(args.ks) * len(METRICS) + len(METRICS) + 2)]
@@ -210,6 +212,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     todo = tasks(args, config)
     store = Path(args.json) if args.json else Path(args.output).with_suffix('.json')
     runs: List[Dict[str, Any]] = json.loads(store.read_text()) if args.resume and store.is_file() else []
+    reused = len(runs)
     done = {(r['variant'], r['seed']) for r in runs}
     todo = [t for t in todo if (t['variant'], t['seed']) not in done]
     command = command_line('benchmarks/coldstart.py', argv)
@@ -219,8 +222,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{result['variant']} seed {result['seed']}: cold ndcg@10 " + ', '.join(
             f"k={k} {m['ndcg@10']:.4f}" for k, m in result['cold'].items()), flush=True)
         write_text(store, json.dumps(runs, indent=1, default=str) + '\n')
-        write_text(Path(args.output), report(args, runs, command, time.perf_counter() - start))
-    text = report(args, runs, command, time.perf_counter() - start)
+        write_text(Path(args.output), report(args, runs, command, time.perf_counter() - start, reused))
+    text = report(args, runs, command, time.perf_counter() - start, reused)
     write_text(Path(args.output), text)
     plot(Path(args.output).with_suffix('.png'), args, runs)
     print(text)

@@ -31,8 +31,11 @@ def test_resume_skips_finished_runs_and_sweep_rows_use_their_seeds(tmp_path, loa
     assert bench.main(common + ['--models', 'Pop']) == 0
     first = json.loads(store.read_text())
     assert [r['variant'] for r in first] == ['Pop']
+    assert 'runs finished: 1\n' in out.read_text()  # run here, nothing reused
     args = common + ['--models', 'Pop', 'ColdStartCL-nocl', '--seeds', '2020', '2021', '--resume']
     args[args.index('--smoke')] = '--epochs'  # two seeds: --smoke would keep one
     args.insert(args.index('--epochs') + 1, '1')
     todo = bench.tasks(bench._parser().parse_args(args), {})
     assert [(t['variant'], t['seed']) for t in todo] == [('Pop', 2020), ('Pop', 2021), ('ColdStartCL-nocl', 2020)]
+    assert bench.main(common + ['--models', 'Pop', '--resume']) == 0  # nothing left to run: a merge of the store
+    assert 'runs finished: 1, of which 1 read from the store' in out.read_text()
