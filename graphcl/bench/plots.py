@@ -80,16 +80,21 @@ def line_chart_png(path: str | os.PathLike, lines: Mapping[str, tuple[Sequence[f
     dotted, ...), so no two lines look alike; the legend sits beside the axes, not over the lines."""
     if not lines:
         raise ValueError("Expected at least one line (got none)")
-    fig = new_figure(7.0 + 2.5 * (len(lines) > 6), 4.0)
-    ax = fig.add_subplot()
+    legend_beside = len(lines) > 6
+    fig = new_figure(9.5 if legend_beside else 7.0, 4.0)
     from matplotlib import rcParams
 
     colours = len(rcParams["axes.prop_cycle"].by_key()["color"])
+    ax = fig.add_subplot()
     for i, (label, (x, y)) in enumerate(lines.items()):
-        ax.plot(x, y, label=label, marker="o" if len(x) < 10 else None, linestyle=_STYLES[i // colours % 4])
+        ax.plot(x, y, label=label, marker="o" if len(x) < 10 else None,
+                linestyle=_STYLES[i // colours % len(_STYLES)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small") if len(lines) > 6 else ax.legend()
+    if legend_beside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    else:
+        ax.legend()
     ax.grid(alpha=0.3)
     write_png(path, fig)

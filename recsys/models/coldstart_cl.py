@@ -321,9 +321,11 @@ class ColdStartCL(GeneralRecommender):
             u = u + self.shared_user
         return u[inverse], w[inverse], m[inverse]
 
-    def bias(self, items: Tensor) -> Tensor:
-        r"""The item biases :math:`b_i` of ``items`` (zeros without ``item_bias``); an item without training
-        interactions (its ID field missing) gets 0."""
+    def bias(self, items: Optional[Tensor] = None) -> Tensor:
+        r"""The item biases :math:`b_i` of ``items`` (default: every item, padding included) (zeros without
+        ``item_bias``); an item without training interactions (its ID field missing) gets 0."""
+        if items is None:
+            items = torch.arange(self.n_items, device=self.users.field_pos.device)
         if self.item_bias is None:
             return torch.zeros(items.shape, device=items.device)
         ids = self.items.table_0[items, 0]
@@ -334,7 +336,7 @@ class ColdStartCL(GeneralRecommender):
         u, wu, mu = self.user_rows(users, self.rec_id_dropout)
         if self.loss_type == 'CE':
             all_items, wi, mi = self.items(torch.arange(self.n_items, device=users.device))
-            logits = u @ all_items.t() + self.bias(torch.arange(self.n_items, device=users.device))
+            logits = u @ all_items.t() + self.bias()
             logits[:, 0] = float('-inf')  # padding
             loss = F.cross_entropy(logits, pos)
             item_rows = all_items[pos]
@@ -380,8 +382,7 @@ class ColdStartCL(GeneralRecommender):
 
     def full_sort_predict(self, interaction: Any) -> Tensor:
         u = self.user_rows(interaction[self.USER_ID])[0]
-        scores = u @ self.all_items().t() + self.bias(torch.arange(self.n_items, device=u.device))
-        return scores.view(-1)
+        return (u @ self.all_items().t() + self.bias()).view(-1)
 
     @torch.no_grad()
     def field_importance(self, users: Optional[Tensor] = None,
