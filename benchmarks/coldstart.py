@@ -56,6 +56,7 @@ SWEEP_VARIANTS: Dict[str, Tuple[str, Dict[str, Any]]] = {
     'ColdStartCL-shared': ('ColdStartCL', {'shared_user_vector': True}),
     'ColdStartCL-noiddrop': ('ColdStartCL', {'rec_id_dropout': 0.0}),
     'ColdStartCL-nobias': ('ColdStartCL', {'item_bias': False}),
+    'ColdStartCL-graph': ('ColdStartCL', {'graph_layers': 2}),
 }
 VARIANTS = {**MAIN_VARIANTS, **SWEEP_VARIANTS}
 DEFAULT_LRS = [0.0003, 0.003]  # ColdStartCL's own row is the third point, 0.001

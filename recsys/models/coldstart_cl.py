@@ -11,6 +11,7 @@ from recbole.utils import InputType
 from torch import Tensor, nn
 
 from graphcl.losses import info_nce
+from graphcl.nn import BackboneConv
 
 __all__ = ['ColdStartCL', 'FUSIONS', 'GATES', 'LOSS_TYPES', 'field_dropout_mask', 'masked_softmax']
 
@@ -189,6 +190,20 @@ class ColdStartCL(GeneralRecommender):
     With ``shared_user_vector`` a learned vector :math:`c` is added to every user's representation,
     :math:`s(u, i) = \langle r_u + c, r_i \rangle`: :math:`\langle c, r_i \rangle` is a popularity prior computed
     from the item's fields.
+
+    With ``graph_layers`` :math:`= L > 0` the fused representations of every user and item,
+    :math:`H^{(0)} = [R_U; R_I]`, are propagated over the user-item graph of the *training* interactions by
+    :math:`L` :class:`graphcl.nn.BackboneConv` layers in ``"gcn"`` mode (symmetric normalisation with self-loops,
+    no bias, no activation, weights initialised to the identity) and combined by the layer mean of LightGCN
+    (He et al., SIGIR 2020):
+
+    .. math::
+        H^{(l)} = \hat{D}^{-1/2} (A + I) \hat{D}^{-1/2} H^{(l-1)} W_l, \qquad
+        [R'_U; R'_I] = \frac{1}{L + 1} \sum_{l=0}^{L} H^{(l)}
+
+    and :math:`R'` replaces :math:`R` in the scores (the gate, the contrastive views and their InfoNCE stay on the
+    fused representations). A user without training interactions has only its self-loop, so its representation
+    stays a function of its own side information.
     """
 
     input_type = InputType.POINTWISE
@@ -231,7 +246,18 @@ class ColdStartCL(GeneralRecommender):
         self.item_bias = nn.Embedding(self.n_items, 1, padding_idx=0) if config['item_bias'] else None
         if self.item_bias is not None:
             nn.init.zeros_(self.item_bias.weight)
-        self._item_cache: Optional[Tensor] = None  # all item representations, in evaluation without autograd
+        self.graph_layers = int(config['graph_layers'])
+        if self.graph_layers < 0:
+            raise ValueError(f"Expected 'graph_layers' >= 0 (got {self.graph_layers})")
+        self.convs = nn.ModuleList(BackboneConv(dim, dim, mode='gcn', bias=False, cached=True)
+                                   for _ in range(self.graph_layers))
+        for conv in self.convs:
+            nn.init.eye_(conv.lin.weight)
+        pairs = torch.stack([dataset.inter_feat[self.USER_ID], dataset.inter_feat[self.ITEM_ID] + self.n_users])
+        pairs = torch.unique(pairs, dim=1)
+        self.register_buffer('graph_edges', torch.cat([pairs, pairs.flip(0)], dim=1), persistent=False)
+        # every item's (and with a graph every user's) (representation, weights, mask), kept in evaluation
+        self._cache: Optional[Tuple[Any, ...]] = None
 
     # ----------------------------------------------------------------------------------------------- features
     @staticmethod
@@ -307,19 +333,60 @@ class ColdStartCL(GeneralRecommender):
         keep2 = field_dropout_mask(without_id, self.field_dropout)
         return side.fuse(e, available & keep1)[0], side.fuse(e, available & keep2)[0]
 
-    def user_rows(self, users: Tensor, id_dropout: float = 0.0) -> Tuple[Tensor, Tensor, Tensor]:
-        r"""``(representation + c, gate weights, mask)`` of ``users``, each distinct user encoded once; ``c`` is
-        the shared user vector (``shared_user_vector``; zero without it). With ``id_dropout`` each distinct user's
-        ID field is dropped with that probability (DropoutNet's input dropout)."""
+    def _id_keep(self, users: Tensor, id_dropout: float) -> Optional[Tensor]:
+        """The field mask of DropoutNet's input dropout: each of ``users`` loses its ID field with probability
+        ``id_dropout`` (``None`` when it is 0)."""
+        if id_dropout <= 0:
+            return None
+        keep = torch.ones(users.size(0), len(self.users.names), dtype=torch.bool, device=users.device)
+        keep[:, 0] = torch.rand(users.size(0), device=users.device) >= id_dropout
+        return keep
+
+    def _propagated(self, users: Optional[Tensor] = None,
+                    keep: Optional[Tensor] = None) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        """``graph_layers`` > 0: ``(representation, weights, mask)`` of every user and of every item after the
+        propagation over the training graph, ``users`` encoded with the field mask ``keep``."""
+        device = self.users.field_pos.device
+        user_keep = None
+        if keep is not None:
+            user_keep = torch.ones(self.n_users, keep.size(1), dtype=torch.bool, device=device)
+            user_keep[users] = keep
+        user_side = self.users(torch.arange(self.n_users, device=device), user_keep)
+        item_side = self.items(torch.arange(self.n_items, device=device))
+        h = torch.cat([user_side[0], item_side[0]])
+        layers = [h]
+        for conv in self.convs:
+            layers.append(conv(layers[-1], self.graph_edges))
+        h = torch.stack(layers).mean(dim=0)
+        return (h[:self.n_users], *user_side[1:]), (h[self.n_users:], *item_side[1:])
+
+    def encode(self, users: Tensor, id_dropout: float = 0.0) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        r"""``((r_u + c, gate weights, mask) of users, (r_i, gate weights, mask) of every item)``, the
+        representations the scores use: each distinct user encoded once, ``c`` the shared user vector
+        (``shared_user_vector``; zero without it), propagated over the user-item graph with ``graph_layers``. With
+        ``id_dropout`` each distinct user's ID field is dropped with that probability (DropoutNet's input
+        dropout). In evaluation mode without autograd and without dropout the item side (with a graph: both
+        sides) is computed once and kept until the next :meth:`train` / :meth:`eval` / :meth:`load_state_dict`
+        (RecBole ranks one or two users per full-sort batch)."""
         distinct, inverse = torch.unique(users, return_inverse=True)
-        keep = None
-        if id_dropout > 0:
-            keep = torch.ones(distinct.size(0), len(self.users.names), dtype=torch.bool, device=users.device)
-            keep[:, 0] = torch.rand(distinct.size(0), device=users.device) >= id_dropout
-        u, w, m = self.users(distinct, keep)
+        keep = self._id_keep(distinct, id_dropout)
+        cacheable = keep is None and not self.training and not torch.is_grad_enabled()
+        if cacheable and self._cache is not None:
+            tables = self._cache
+        elif self.graph_layers:
+            tables = self._propagated(distinct, keep)
+        else:
+            tables = (None, self.items(torch.arange(self.n_items, device=users.device)))
+        if cacheable:
+            self._cache = tables
+        user_side, items = tables
+        if user_side is None:
+            u, w, m = self.users(distinct, keep)
+        else:
+            u, w, m = (t[distinct] for t in user_side)
         if self.shared_user is not None:
             u = u + self.shared_user
-        return u[inverse], w[inverse], m[inverse]
+        return (u[inverse], w[inverse], m[inverse]), items
 
     def bias(self, items: Optional[Tensor] = None) -> Tensor:
         r"""The item biases :math:`b_i` of ``items`` (default: every item, padding included) (zeros without
@@ -333,17 +400,15 @@ class ColdStartCL(GeneralRecommender):
 
     def calculate_loss(self, interaction: Any) -> Tensor:
         users, pos = interaction[self.USER_ID], interaction[self.ITEM_ID]
-        u, wu, mu = self.user_rows(users, self.rec_id_dropout)
+        (u, wu, mu), (all_items, wi, mi) = self.encode(users, self.rec_id_dropout)
         if self.loss_type == 'CE':
-            all_items, wi, mi = self.items(torch.arange(self.n_items, device=users.device))
             logits = u @ all_items.t() + self.bias()
             logits[:, 0] = float('-inf')  # padding
             loss = F.cross_entropy(logits, pos)
             item_rows = all_items[pos]
         else:
             neg = torch.randint(1, self.n_items, pos.shape, device=pos.device)
-            both, wi, mi = self.items(torch.cat([pos, neg]))
-            item_rows, neg_rows = both[:pos.size(0)], both[pos.size(0):]
+            item_rows, neg_rows = all_items[pos], all_items[neg]
             margin = (u * item_rows).sum(-1) + self.bias(pos) - (u * neg_rows).sum(-1) - self.bias(neg)
             loss = -F.logsigmoid(margin).mean()
         if self.gate_reg_weight > 0 and self.gate != 'none':
@@ -357,32 +422,20 @@ class ColdStartCL(GeneralRecommender):
         return loss
 
     def predict(self, interaction: Any) -> Tensor:
-        u = self.user_rows(interaction[self.USER_ID])[0]
-        i = self.items(interaction[self.ITEM_ID])[0]
-        return (u * i).sum(-1) + self.bias(interaction[self.ITEM_ID])
+        (u, _, _), (items, _, _) = self.encode(interaction[self.USER_ID])
+        return (u * items[interaction[self.ITEM_ID]]).sum(-1) + self.bias(interaction[self.ITEM_ID])
 
     def train(self, mode: bool = True) -> 'ColdStartCL':
-        self._item_cache = None
+        self._cache = None
         return super().train(mode)
 
     def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
-        self._item_cache = None
+        self._cache = None
         return super().load_state_dict(*args, **kwargs)
 
-    def all_items(self) -> Tensor:
-        r"""Representations of every item :math:`(n_{items}, d)`; in evaluation mode without autograd they are
-        computed once and kept until the next :meth:`train` / :meth:`eval` / :meth:`load_state_dict` (RecBole ranks
-        one or two users per full-sort batch)."""
-        if self._item_cache is not None:
-            return self._item_cache
-        items = self.items(torch.arange(self.n_items, device=self.users.field_pos.device))[0]
-        if not self.training and not torch.is_grad_enabled():
-            self._item_cache = items
-        return items
-
     def full_sort_predict(self, interaction: Any) -> Tensor:
-        u = self.user_rows(interaction[self.USER_ID])[0]
-        return (u @ self.all_items().t() + self.bias()).view(-1)
+        (u, _, _), (items, _, _) = self.encode(interaction[self.USER_ID])
+        return (u @ items.t() + self.bias()).view(-1)
 
     @torch.no_grad()
     def field_importance(self, users: Optional[Tensor] = None,
@@ -400,5 +453,6 @@ class ColdStartCL(GeneralRecommender):
 
     def extra_repr(self) -> str:
         return (f'embedding_size={self.embedding_size}, gate={self.gate!r}, fusion={self.fusion!r}, '
-                f'loss_type={self.loss_type!r}, user_fields={self.users.names}, item_fields={self.items.names}')
+                f'graph_layers={self.graph_layers}, loss_type={self.loss_type!r}, user_fields={self.users.names}, '
+                f'item_fields={self.items.names}')
 

@@ -173,7 +173,7 @@ def test_shared_user_vector_adds_a_popularity_prior(data):
         expected = (model.users(users)[0] + model.shared_user) @ items.t()  # <r_u + c, r_i>
         assert torch.allclose(model.full_sort_predict({'user_id': users}).view(3, -1), expected, atol=1e-5)
         # a repeated user gets the same row: each distinct user is encoded once
-        assert torch.equal(model.user_rows(users)[0][1], model.user_rows(users)[0][2])
+        assert torch.equal(model.encode(users)[0][0][1], model.encode(users)[0][0][2])
     assert _model(data).shared_user is None  # off by default
 
 
@@ -194,7 +194,7 @@ def test_item_bias_adds_b_i_and_an_item_without_training_interactions_gets_none(
     batch = {'user_id': torch.tensor([1, 2, 3]), 'item_id': torch.tensor([4, 9, 9])}
     model.cl_weight = model.gate_reg_weight = 0.0
     with torch.no_grad():
-        logits = model.user_rows(batch['user_id'])[0] @ model.items(torch.arange(model.n_items))[0].t() + bias
+        logits = model.encode(batch['user_id'])[0][0] @ model.items(torch.arange(model.n_items))[0].t() + bias
         logits[:, 0] = float('-inf')
         expected_loss = torch.nn.functional.cross_entropy(logits, batch['item_id'])
     assert torch.allclose(model.calculate_loss(batch), expected_loss, atol=1e-5)  # the CE sees b_i too
@@ -205,12 +205,12 @@ def test_rec_id_dropout_hides_the_id_of_distinct_users(data):
     model = _model(data)
     users = torch.tensor([3, 1, 3, 2])
     torch.manual_seed(0)
-    mask = model.user_rows(users, id_dropout=1.0)[2]
+    mask = model.encode(users, id_dropout=1.0)[0][2]
     assert not mask[:, 0].any() and torch.equal(mask[:, 1:], model.users.fields(users)[1][:, 1:])
-    assert torch.equal(model.user_rows(users)[2], model.users.fields(users)[1])  # 0: nothing dropped
-    half = model.user_rows(torch.arange(1, model.n_users), id_dropout=0.5)[2][:, 0]
+    assert torch.equal(model.encode(users)[0][2], model.users.fields(users)[1])  # 0: nothing dropped
+    half = model.encode(torch.arange(1, model.n_users), id_dropout=0.5)[0][2][:, 0]
     assert 0.4 < half.float().mean() < 0.6
-    mask = model.user_rows(users, id_dropout=0.5)[2]
+    mask = model.encode(users, id_dropout=0.5)[0][2]
     assert torch.equal(mask[0], mask[2])  # one draw per distinct user
 
 
@@ -241,13 +241,13 @@ def test_item_cache_in_evaluation_follows_the_weights(data):
     users = {'user_id': torch.tensor([1, 2, 3])}
     with torch.no_grad():
         first = model.full_sort_predict(users)
-        assert model._item_cache is not None
+        assert model._cache is not None
         assert torch.equal(model.full_sort_predict(users), first)
         state = {k: v + 0.1 if k.startswith('items.embeddings') else v for k, v in model.state_dict().items()}
         model.load_state_dict(state)
         changed = model.full_sort_predict(users)
         model.train()
-        assert model._item_cache is None
+        assert model._cache is None
         model.eval()
         assert torch.allclose(model.full_sort_predict(users), changed)
     assert not torch.allclose(changed, first)
@@ -270,3 +270,59 @@ def test_interactions_only_dataset_uses_id_and_context(tmp_path):
     model = ColdStartCL(config, train.dataset)
     assert model.users.names == ['id', 'activity', 'hour', 'weekday'] and model.items.names == ['id']
     assert torch.isfinite(model.calculate_loss(next(iter(train))))
+
+
+def _dense_propagation(model, h0):
+    """``(H0 + A_hat H0 W_1 + ...) / (L + 1)`` with the dense GCN matrix of the training pairs, by hand."""
+    n = model.n_users + model.n_items
+    users, items = model.graph_edges[:, :model.graph_edges.size(1) // 2]
+    adj = torch.zeros(n, n)
+    adj[users, items] = adj[items, users] = 1.0
+    adj += torch.eye(n)
+    d = adj.sum(1).rsqrt()
+    a_hat = d[:, None] * adj * d[None, :]
+    layers = [h0]
+    for conv in model.convs:
+        layers.append(a_hat @ layers[-1] @ conv.lin.weight.t())
+    return sum(layers) / len(layers)
+
+
+def test_graph_layers_propagate_over_the_training_interactions_like_dense_gcn(data):
+    model = _model(data, graph_layers=2).eval()
+    dataset = data[1].dataset
+    pairs = set(zip(dataset.inter_feat['user_id'].tolist(), dataset.inter_feat['item_id'].tolist()))
+    users, items = model.graph_edges[:, :model.graph_edges.size(1) // 2]
+    assert {(u, i - model.n_users) for u, i in zip(users.tolist(), items.tolist())} == pairs  # training pairs
+    assert torch.equal(model.graph_edges[:, model.graph_edges.size(1) // 2:], model.graph_edges[:, :len(pairs)].flip(0))
+    for conv in model.convs:  # identity at the start (LightGCN's propagation); perturbed to test W_l
+        assert torch.equal(conv.lin.weight, torch.eye(model.embedding_size))
+        with torch.no_grad():
+            conv.lin.weight.add_(0.1 * torch.randn_like(conv.lin.weight))
+    with torch.no_grad():
+        h0 = torch.cat([model.users(torch.arange(model.n_users))[0], model.items(torch.arange(model.n_items))[0]])
+        expected = _dense_propagation(model, h0)
+        batch = torch.tensor([3, 1, 3])
+        (u, _, _), (i, _, _) = model.encode(batch)
+        assert torch.allclose(u, expected[batch], atol=1e-5)
+        assert torch.allclose(i, expected[model.n_users:], atol=1e-5)
+        scores = model.full_sort_predict({'user_id': batch}).view(3, -1)
+        pair = model.predict({'user_id': batch, 'item_id': torch.tensor([5, 7, 9])})
+        assert torch.allclose(pair, scores[[0, 1, 2], [5, 7, 9]], atol=1e-5)
+    model.train()
+    model.calculate_loss({'user_id': torch.tensor([1, 2, 3]), 'item_id': torch.tensor([4, 9, 9])}).backward()
+    assert all(conv.lin.weight.grad.abs().sum() > 0 for conv in model.convs)
+
+
+def test_graph_leaves_a_user_without_training_interactions_on_its_side_information():
+    from recbole.data import create_dataset
+
+    from recsys.coldstart import cold_start_data
+    config = build_config(ColdStartCL, 'ml-100k', {**SMALL, 'graph_layers': 2})
+    split = cold_start_data(config, create_dataset(config), 0, 0.2, seed=1)
+    model = ColdStartCL(config, split.train.dataset).eval()
+    cold = torch.nonzero(torch.from_numpy(split.cold)).flatten()
+    assert len(cold) > 0 and not torch.isin(model.graph_edges, cold).any()  # k = 0: no edge of a cold user
+    with torch.no_grad():
+        assert torch.allclose(model.encode(cold)[0][0], model.users(cold)[0], atol=1e-6)  # only its self-loop
+    with pytest.raises(ValueError, match="'graph_layers' >= 0"):
+        ColdStartCL(build_config(ColdStartCL, 'ml-100k', {**SMALL, 'graph_layers': -1}), split.train.dataset)
