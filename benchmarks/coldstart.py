@@ -139,12 +139,17 @@ def _cold(runs: List[Dict[str, Any]], k: int, metric: str) -> List[float]:
 
 def report(args: argparse.Namespace, runs: List[Dict[str, Any]], command: str, seconds: float,
            reused: int = 0) -> str:
-    """The Markdown report of ``runs``, the first ``reused`` of them read from the store (``--resume``)."""
-    names = [n for n in dict.fromkeys(t['variant'] for t in tasks(args, {})) if any(r['variant'] == n for r in runs)]
+    """The Markdown report of ``runs``, the first ``reused`` of them read from the store (``--resume``): the
+    variants of this command in its order, then any other variant of the store (its seeds column says how many
+    seeds it ran)."""
+    stored = dict.fromkeys(r['variant'] for r in runs)
+    names = [n for n in dict.fromkeys(t['variant'] for t in tasks(args, {})) if n in stored]
+    names += [n for n in stored if n not in names]
     sweep_ks = args.sweep_ks or args.ks
     lines = ['# Cold-start benchmark', '', f'- command: `{command}`', f'- machine: {machine_description()}',
              f'- dataset: {args.dataset}; cold users: {args.cold_fraction:.0%}; k in {args.ks}; seeds {args.seeds} '
-             f'(ablations and lr sweep: the first {args.sweep_seeds} seed(s), k in {sweep_ks})',
+             f'(ablations and lr sweep: the first {args.sweep_seeds} seed(s), k in {sweep_ks}; rows read from the '
+             f'store may have other seeds: see the seeds column)',
              f'- wall time of this run: {seconds / 60:.1f} min ({args.jobs} job(s) x {args.threads} thread(s)); '
              f'runs finished: {len(runs)}' + (f', of which {reused} read from the store (their time is not in the '
                                               f'wall time: see their train s)' if reused else ''), '',

@@ -39,3 +39,5 @@ def test_resume_skips_finished_runs_and_sweep_rows_use_their_seeds(tmp_path, loa
     assert [(t['variant'], t['seed']) for t in todo] == [('Pop', 2020), ('Pop', 2021), ('ColdStartCL-nocl', 2020)]
     assert bench.main(common + ['--models', 'Pop', '--resume']) == 0  # nothing left to run: a merge of the store
     assert 'runs finished: 1, of which 1 read from the store' in out.read_text()
+    other = bench._parser().parse_args(common + ['--models', 'ColdStartCL'])
+    assert '| Pop | 1 |' in bench.report(other, first, 'cmd', 0.0, reused=1)  # a stored variant outside --models
