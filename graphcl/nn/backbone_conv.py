@@ -37,6 +37,7 @@ MODES = ("gcn", "gin", "gat", "attention")
 EDGE_CONDITIONED_MODES = ("nnconv",)
 _ALL_MODES = MODES + EDGE_CONDITIONED_MODES
 _ATTENTION_MODES = ("gat", "attention")
+_EDGE_FEATURE_MODES = ("gin",) + _ATTENTION_MODES + EDGE_CONDITIONED_MODES
 _AGGRS = ("sum", "mean")
 # "nnconv": above this many distinct (edge type, edge attribute) categories in one call the edge network runs per
 # edge (PyG NNConv's [E, in, out] weights) instead of per category.
@@ -232,7 +233,11 @@ class BackboneConv(nn.Module):
           \mathbf{x}'_i = h_{\Theta}\Big((1 + \epsilon)\mathbf{x}_i +
           \sum_{j \in \mathcal{N}(i)} w_{ji} \mathbf{W}_{\tau(j,i)} \mathbf{x}_j\Big)
 
-      (:math:`\mathbf{W}_\tau` only with typed edges, else the identity).
+      (:math:`\mathbf{W}_\tau` only with typed edges, else the identity). With ``edge_dim`` the
+      message adds the projected edge features, :math:`w_{ji} (\mathbf{W}_{\tau(j,i)} \mathbf{x}_j +
+      \mathbf{W}_e \mathbf{e}_{ji} + \mathbf{b}_e)`: the GIN of `Hu et al., 2020
+      <https://arxiv.org/abs/1905.12265>`_ and MolCLR (bond embeddings added to the messages; PyG's
+      ``GINEConv`` also applies a ReLU to the sum, this layer does not).
 
     * ``"gat"`` (`Veličković et al., 2018 <https://arxiv.org/abs/1710.10903>`_), per head
       :math:`h`, LeakyReLU slope ``negative_slope``:
@@ -304,7 +309,7 @@ class BackboneConv(nn.Module):
         bias (bool, optional): learn additive biases. (default: :obj:`True`)
         num_edge_types (int, optional): number of edge types; then ``edge_type`` is required.
             (default: :obj:`None`)
-        edge_dim (int, optional): edge-attribute width (``"gat"``, ``"attention"``,
+        edge_dim (int, optional): edge-attribute width (``"gin"``, ``"gat"``, ``"attention"``,
             ``"nnconv"``, where it is required unless ``edge_nn`` is given).
             (default: :obj:`None`)
         add_self_loops (bool, optional): add self-loops; default :obj:`True` for ``"gcn"`` and
@@ -381,9 +386,9 @@ class BackboneConv(nn.Module):
                                            or num_edge_types < 1):
             raise ValueError(f"Expected 'num_edge_types' to be a positive integer or None "
                              f"(got {num_edge_types!r})")
-        if edge_dim is not None and mode not in _ATTENTION_MODES + EDGE_CONDITIONED_MODES:
-            raise ValueError(f"'edge_dim' is only supported by the attention modes "
-                             f"{_ATTENTION_MODES} and {EDGE_CONDITIONED_MODES} (got mode={mode!r})")
+        if edge_dim is not None and mode not in _EDGE_FEATURE_MODES:
+            raise ValueError(f"'edge_dim' is only supported by the modes {_EDGE_FEATURE_MODES} "
+                             f"(got mode={mode!r})")
         if gin_nn is not None and mode != "gin":
             raise ValueError(f"'gin_nn' is only used by mode='gin' (got mode={mode!r})")
         if mode != "nnconv":
@@ -445,6 +450,7 @@ class BackboneConv(nn.Module):
             self.nn = gin_nn if gin_nn is not None else nn.Sequential(
                 nn.Linear(in_channels, out_channels), nn.ReLU(),
                 nn.Linear(out_channels, out_channels))
+            self.lin_edge = nn.Linear(edge_dim, in_channels) if edge_dim is not None else None
             if train_eps:
                 self.eps = Parameter(torch.empty(1))
             else:
@@ -607,7 +613,7 @@ class BackboneConv(nn.Module):
         elif edge_attr is not None:
             if self.edge_dim is None:
                 raise ValueError(f"Got 'edge_attr' but the layer was built with edge_dim=None "
-                                 f"(mode={self.mode!r}); pass edge_dim (attention modes only)")
+                                 f"(mode={self.mode!r}); pass edge_dim (modes {_EDGE_FEATURE_MODES})")
             if edge_attr.dim() == 1:
                 edge_attr = edge_attr.view(-1, 1)
             if edge_attr.shape != (E, self.edge_dim):
@@ -672,7 +678,9 @@ class BackboneConv(nn.Module):
         coef, value = self._message(x, j, dst, group, num_groups, edge_attr)
         if edge_weight is not None:
             edge_weight = edge_weight.to(value.dtype)
-        if coef is None:  # value is the node table: the kernel gathers value[j] and scales by the weights
+        if coef is None and edge_attr is not None:  # "gin" with edge features: x_j + W_e e_ji per edge
+            out = aggregate(value[j] + self.lin_edge(edge_attr), dst, N, reduce="sum", edge_weight=edge_weight)
+        elif coef is None:  # value is the node table: the kernel gathers value[j] and scales by the weights
             out = aggregate(value, dst, N, reduce="sum", edge_weight=edge_weight, src=j)
         else:
             if edge_weight is not None:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .activation import get_activation
-from .atom_encoder import AtomEncoder
+from .atom_encoder import AtomEncoder, BondEncoder
 from .backbone_conv import BackboneConv
 from .readout import graph_readout, read_out
 
@@ -17,11 +17,13 @@ _MODES = ("gcn", "gin")
 # Defaults of the arguments left at None, per mode: the reference that uses it.
 #   gcn: KCL's original-view encoder (ZJU-Fangyin/KCL code/model/layer/gcn.py, pretrain.py arguments): atom type
 #        embedded in 128-d, GELU after every layer (inside DGL's GraphConv), no batch norm.
-#   gin: GraphCL / MolCLR (Hu et al.'s pretrain-gnns GIN): atom type + chirality embedded in the hidden width, batch
-#        norm after every layer, ReLU on all but the last.
+#   gin: GraphCL / MolCLR (Hu et al.'s pretrain-gnns GIN): atom type + chirality embedded in the hidden width, bond
+#        embeddings added to the messages, batch norm after every layer, ReLU on all but the last.
 _MODE_DEFAULTS = {
-    "gcn": dict(atom_columns=(0,), activation="gelu", batch_norm=False, act_last=True, embedding_channels=128),
-    "gin": dict(atom_columns=(0, 1), activation="relu", batch_norm=True, act_last=False, embedding_channels=None),
+    "gcn": dict(atom_columns=(0,), activation="gelu", batch_norm=False, act_last=True, embedding_channels=128,
+                bond_features=False),
+    "gin": dict(atom_columns=(0, 1), activation="relu", batch_norm=True, act_last=False, embedding_channels=None,
+                bond_features=True),
 }
 
 
@@ -49,9 +51,16 @@ class MoleculeEncoder(nn.Module):
     * ``"gin"``: GraphCL / MolCLR (`You et al., 2020 <https://arxiv.org/abs/2010.13902>`_,
       `Wang et al., 2022 <https://arxiv.org/abs/2102.10056>`_): atom type + chirality embedded
       in the hidden width, GIN MLP ``Linear(d, 2d) -> ReLU -> Linear(2d, d)``, batch norm,
-      ReLU on all but the last layer; preset ``hidden_channels=300, num_layers=5,
-      readout="mean"``. Their GIN also adds bond embeddings to the messages; this encoder
-      reads atom features only.
+      ReLU on all but the last layer, bond embeddings added to the messages
+      (``bond_features``); preset ``hidden_channels=300, num_layers=5, readout="mean"``.
+
+    With ``bond_features`` (``"gin"`` only) a :class:`BondEncoder` embeds the bonds once in the
+    hidden width, :math:`\mathbf{b}_{ji}`, and every layer adds its own projection of it to the
+    messages, :math:`\mathbf{x}_j + \mathbf{W}^{(l)}_e \mathbf{b}_{ji} + \mathbf{c}^{(l)}_e`
+    (:class:`BackboneConv` ``"gin"`` with ``edge_dim``). Hu et al. and MolCLR keep one embedding
+    table per layer and embed bond type and direction (plus a self-loop bond); PyG's features
+    give bond type, stereo and conjugation (all read by default, ``bond_columns``), and the
+    self-loop bond's embedding is a constant that the GIN MLP's first bias absorbs.
 
     Args:
         mode (str, optional): ``"gcn"`` or ``"gin"``. (default: :obj:`"gin"`)
@@ -68,6 +77,10 @@ class MoleculeEncoder(nn.Module):
         act_last (bool, optional): activation after the last layer. (default: per mode)
         embedding_channels (int, optional): atom embedding width (:obj:`None` for ``gin``:
             the hidden width). (default: per mode)
+        bond_features (bool, optional): add bond embeddings to the messages (``"gin"`` only;
+            the graphs then need ``edge_attr``). (default: per mode)
+        bond_columns (sequence of int, optional): bond feature columns embedded (PyG's
+            ``e_map`` order). (default: all)
         **conv_kwargs: further :class:`BackboneConv` arguments.
 
     Shapes:
@@ -86,7 +99,8 @@ class MoleculeEncoder(nn.Module):
                  readout: str = "mean", atom_columns: Optional[Sequence[int]] = None,
                  residual: bool = False, dropout: float = 0.0, activation: Optional[str] = None,
                  batch_norm: Optional[bool] = None, act_last: Optional[bool] = None,
-                 embedding_channels: Optional[int] = None, **conv_kwargs: Any):
+                 embedding_channels: Optional[int] = None, bond_features: Optional[bool] = None,
+                 bond_columns: Optional[Sequence[int]] = None, **conv_kwargs: Any):
         super().__init__()
         if mode not in _MODES:
             raise ValueError(f"Expected 'mode' to be one of {_MODES} (got {mode!r})")
@@ -108,14 +122,21 @@ class MoleculeEncoder(nn.Module):
         if embedding_channels is None:
             embedding_channels = d["embedding_channels"] or self.hidden_channels
         self.embedding_channels = int(embedding_channels)
+        bond_features = d["bond_features"] if bond_features is None else bool(bond_features)
+        if bond_features and mode != "gin":
+            raise ValueError(f"'bond_features' needs mode='gin' (got mode={mode!r}): a GCN message has no "
+                             f"edge term")
 
         self.atom_encoder = AtomEncoder(self.embedding_channels, columns=atom_columns)
+        self.bond_encoder = BondEncoder(self.hidden_channels, columns=bond_columns) if bond_features else None
         widths = [self.embedding_channels] + [self.hidden_channels] * self.num_layers
         self.convs = nn.ModuleList()
         for i, o in zip(widths[:-1], widths[1:]):
             kw = dict(conv_kwargs)
             if mode == "gin" and "gin_nn" not in kw:
                 kw["gin_nn"] = nn.Sequential(nn.Linear(i, 2 * o), nn.ReLU(), nn.Linear(2 * o, o))
+            if bond_features:
+                kw["edge_dim"] = self.hidden_channels
             self.convs.append(BackboneConv(i, o, mode=mode, **kw))
         self.norms = nn.ModuleList([nn.BatchNorm1d(self.hidden_channels) for _ in range(self.num_layers)]) \
             if self.batch_norm else None
@@ -140,9 +161,14 @@ class MoleculeEncoder(nn.Module):
     def node_embeddings(self, data) -> Tensor:
         """Atom states after the last layer, :math:`(N, \\text{hidden\\_channels})`."""
         h = self.atom_encoder(data.x)
-        edge_index = data.edge_index
+        edge_index, bonds = data.edge_index, None
+        if self.bond_encoder is not None:
+            if getattr(data, "edge_attr", None) is None:
+                raise ValueError("MoleculeEncoder(bond_features=True) needs the bond features 'edge_attr' "
+                                 "(PyG's from_smiles layout); got a graph without them: pass bond_features=False")
+            bonds = self.bond_encoder(data.edge_attr)
         for l, conv in enumerate(self.convs):
-            out = conv(h, edge_index)
+            out = conv(h, edge_index, edge_attr=bonds)
             if self.norms is not None:
                 out = self.norms[l](out)
             if l < len(self.acts):
@@ -158,4 +184,5 @@ class MoleculeEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"mode={self.mode!r}, hidden_channels={self.hidden_channels}, num_layers={self.num_layers}, "
-                f"residual={self.residual}, out_channels={self.out_channels}")
+                f"residual={self.residual}, bond_features={self.bond_encoder is not None}, "
+                f"out_channels={self.out_channels}")

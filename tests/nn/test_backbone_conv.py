@@ -2,8 +2,7 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch_geometric.nn import GATConv, GCNConv, GINConv
+from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv
 
 from graphcl.nn import MODES, BackboneConv
 
@@ -89,6 +88,29 @@ def test_gin_equals_pyg(train_eps):
     assert isinstance(ours.eps, torch.nn.Parameter) == train_eps
     default = BackboneConv(5, 3, mode="gin")
     assert default(x, ei).shape == (7, 3)
+
+
+def test_gin_with_edge_features_adds_them_to_the_messages():
+    """Hu et al.'s GIN: h((1 + eps) x_i + sum_j w_ji (x_j + W_e e_ji + b_e)), by hand; PyG's GINEConv where
+    its ReLU of the message is the identity (non-negative messages)."""
+    torch.manual_seed(0)
+    x, ei, w = _graph()
+    ea = torch.randn(ei.shape[1], 3)
+    conv = BackboneConv(5, 4, mode="gin", edge_dim=3, eps=0.2)
+    msg = (x[ei[0]] + ea @ conv.lin_edge.weight.t() + conv.lin_edge.bias) * w[:, None]
+    expected = conv.nn(1.2 * x + torch.zeros(7, 5).index_add_(0, ei[1], msg))
+    assert torch.allclose(conv(x, ei, w, edge_attr=ea), expected, atol=ATOL)
+    x, ea = x.abs(), ea.abs()
+    with torch.no_grad():
+        conv.lin_edge.weight.abs_()
+        conv.lin_edge.bias.abs_()
+    ref = GINEConv(conv.nn, eps=0.2, edge_dim=3)
+    ref.lin.load_state_dict(conv.lin_edge.state_dict())
+    assert torch.allclose(conv(x, ei, edge_attr=ea), ref(x, ei, ea), atol=ATOL)
+    with pytest.raises(ValueError, match="built with edge_dim=None"):
+        BackboneConv(5, 4, mode="gin")(x, ei, edge_attr=ea)
+    with pytest.raises(ValueError, match="'edge_dim' is only supported by the modes"):
+        BackboneConv(5, 4, mode="gcn", edge_dim=3)
 
 
 def test_gin_edge_weight_scales_messages():

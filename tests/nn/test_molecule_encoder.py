@@ -75,19 +75,39 @@ def test_kcl_layers_equal_pyg_gcn_with_residual():
     assert torch.allclose(enc(d), enc.readout(h, batch, 1), atol=1e-5)
 
 
-def test_gin_layers_equal_pyg_gin_with_batch_norm():
+@pytest.mark.parametrize("bonds", [True, False])
+def test_gin_layers_equal_hu_et_al_gin_with_batch_norm(bonds):
+    """GIN layer l: BN(MLP(x_i + sum_j (x_j + W_e b_ji + c_e))) with b = the bond embedding (Hu et al., MolCLR), by
+    hand; without bond features PyG's GINConv."""
     torch.manual_seed(0)
-    enc = MoleculeEncoder("gin", hidden_channels=6, num_layers=2, readout="sum").eval()
+    enc = MoleculeEncoder("gin", hidden_channels=6, num_layers=2, readout="sum", bond_features=bonds).eval()
     for bn in enc.norms:  # non-trivial running statistics
         bn.running_mean.normal_()
         bn.running_var.uniform_(0.5, 2.0)
     d = _molecule(1)
     h = enc.atom_encoder(d.x)
+    src, dst = d.edge_index
     for l, conv in enumerate(enc.convs):
-        h = enc.norms[l](GINConv(conv.nn)(h, d.edge_index))
+        if bonds:
+            b = sum(emb(d.edge_attr[:, c]) for c, emb in zip(enc.bond_encoder.columns, enc.bond_encoder.embeddings))
+            messages = h[src] + conv.lin_edge(b)
+            out = conv.nn(h + torch.zeros_like(h).index_add_(0, dst, messages))
+        else:
+            out = GINConv(conv.nn)(h, d.edge_index)
+        h = enc.norms[l](out)
         if l == 0:  # ReLU on all but the last layer
             h = F.relu(h)
     assert torch.allclose(enc.node_embeddings(d), h, atol=1e-5)
+
+
+def test_bond_features_are_gin_only_and_need_edge_attr():
+    assert MoleculeEncoder("gin").bond_encoder is not None and MoleculeEncoder("gcn").bond_encoder is None
+    assert MoleculeEncoder("gin", bond_columns=[0]).bond_encoder.columns == (0,)
+    with pytest.raises(ValueError, match="'bond_features' needs mode='gin'"):
+        MoleculeEncoder("gcn", bond_features=True)
+    d = _molecule(2)
+    with pytest.raises(ValueError, match="needs the bond features 'edge_attr'"):
+        MoleculeEncoder("gin", hidden_channels=8, num_layers=1)(Data(x=d.x, edge_index=d.edge_index))
 
 
 @pytest.mark.parametrize("mode", ["gcn", "gin"])
