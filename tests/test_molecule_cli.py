@@ -95,3 +95,18 @@ def test_kg_statistics_beside_the_reference(capsys, tmp_path):
     assert "entities" in out and "1643" in out  # the reference file's line count beside ours
     assert main(["kg", "--root", str(tmp_path)]) == 2
     assert "elementkg/triples.txt" in capsys.readouterr().err
+
+
+def test_a_gin_run_without_bond_embeddings_names_the_config_key(files):
+    from graphcl.molecule_runner import load_pretrained, pretrain
+    tmp, smi, _, _ = files
+    run = tmp / "atoms_only"
+    config = tmp / "atoms_only.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "encoder": {**TINY["encoder"], "bond_features": False}}))
+    pretrain("graphcl-mol", smi, config_file=config, overrides={"epochs": 1}, out=run, progress=False)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert load_pretrained(run).model["encoder"].bond_encoder is None
+    del saved["encoder"]["bond_features"]  # a config.yaml written before the key existed: the default is true
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ValueError, match="has no bond embeddings: set 'bond_features: false' in the encoder"):
+        load_pretrained(run)
