@@ -155,16 +155,7 @@ def load_pretrained(run: str | os.PathLike, device: str = "cpu") -> MoleculePret
         raise FileNotFoundError(f"{saved} is missing: is {run} a graphcl pretrain folder?")
     config = yaml.safe_load(saved.read_text())
     method = get_pretrain_method(config["method"])([], config, device, initialise=False)
-    state = load_checkpoint(run)["method"]
-    try:
-        method.load_state_dict(state)
-    except RuntimeError as err:
-        if "bond_encoder" not in str(err):
-            raise
-        bonds = any("bond_encoder" in key for key in state["model"])
-        raise ValueError(f"{run}: the checkpoint's GIN has {'' if bonds else 'no '}bond embeddings: set "
-                         f"'bond_features: {str(bonds).lower()}' in the encoder of {saved} (runs from before GIN "
-                         f"read bond features have none)") from None
+    method.load_state_dict(load_checkpoint(run)["method"])
     return method
 
 

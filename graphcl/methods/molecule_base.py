@@ -259,7 +259,17 @@ class MoleculePretrainMethod(ABC):
                 "step_losses": list(self.step_losses)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
+        """Restore :meth:`state_dict`; a GIN whose bond embeddings disagree with the config (a run from before
+        GIN read bond features, resumed or loaded) is a ``ValueError`` naming the key to set."""
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            if "bond_encoder" not in str(err):
+                raise
+            bonds = any("bond_encoder" in key for key in state["model"])
+            raise ValueError(f"The checkpoint's GIN has {'' if bonds else 'no '}bond embeddings: set "
+                             f"'bond_features: {str(bonds).lower()}' in the encoder of the run's config.yaml (runs "
+                             f"from before GIN read bond features have none)") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.order_generator.set_state(state["generator"])
         self.steps = int(state.get("steps", 0))

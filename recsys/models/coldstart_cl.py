@@ -253,9 +253,12 @@ class ColdStartCL(GeneralRecommender):
                                    for _ in range(self.graph_layers))
         for conv in self.convs:
             nn.init.eye_(conv.lin.weight)
-        pairs = torch.stack([dataset.inter_feat[self.USER_ID], dataset.inter_feat[self.ITEM_ID] + self.n_users])
-        pairs = torch.unique(pairs, dim=1)
-        self.register_buffer('graph_edges', torch.cat([pairs, pairs.flip(0)], dim=1), persistent=False)
+        edges = None
+        if self.graph_layers:  # the distinct training (user, item) pairs, both directions; items after the users
+            pairs = torch.stack([dataset.inter_feat[self.USER_ID], dataset.inter_feat[self.ITEM_ID] + self.n_users])
+            pairs = torch.unique(pairs, dim=1)
+            edges = torch.cat([pairs, pairs.flip(0)], dim=1)
+        self.register_buffer('graph_edges', edges, persistent=False)
         # every item's (and with a graph every user's) (representation, weights, mask), kept in evaluation
         self._cache: Optional[Tuple[Any, ...]] = None
 
@@ -342,8 +345,7 @@ class ColdStartCL(GeneralRecommender):
         keep[:, 0] = torch.rand(users.size(0), device=users.device) >= id_dropout
         return keep
 
-    def _propagated(self, users: Optional[Tensor] = None,
-                    keep: Optional[Tensor] = None) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+    def _propagated(self, users: Tensor, keep: Optional[Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
         """``graph_layers`` > 0: ``(representation, weights, mask)`` of every user and of every item after the
         propagation over the training graph, ``users`` encoded with the field mask ``keep``."""
         device = self.users.field_pos.device
