@@ -22,10 +22,10 @@ Parts (each one runs in a fresh subprocess, so its peak memory is its own):
 The authors' figures are those of ``shared/reference/graph.md`` (their code on this 2-core machine). Every
 subprocess runs with ``OMP_WAIT_POLICY`` as ``--omp-wait-policy`` says (default: unset, libgomp's own policy, as
 the authors' runs): with that policy a second torch thread costs milliseconds per parallel region whenever another
-process holds the other core, ``passive`` avoids that at about 15% on an idle machine (docs/speed.md). The report also gives the load average and the CPU time that other
-processes used during each part, so a run on a busy machine shows as such; ``--wait-idle S`` waits (up to S
-seconds) before each part for the other processes to go quiet. The Markdown report is printed and
-written atomically to ``--out``.
+process holds the other core, ``passive`` avoids that at about 15% on an idle machine (docs/speed.md). The report
+also gives the load average and the CPU time that other processes used during each part, so a run on a busy machine
+shows as such; ``--wait-idle S`` waits (up to S seconds) before each part for the other processes to go quiet. The
+Markdown report is printed and written atomically to ``--out``.
 """
 from __future__ import annotations
 

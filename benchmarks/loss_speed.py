@@ -88,7 +88,8 @@ def measure(n: int, d: int, batches: list[Optional[int]], reps: int) -> list[dic
 def report(rows: list[dict], header: dict[str, str]) -> str:
     lines = [f"# Two-view loss speed ({header['date']})", ""]
     lines += [f"- {k}: {v}" for k, v in header.items() if k != "date"]
-    lines += ["", "| loss | batch_size | fused core, s | per-direction path, s | ratio | loss (fused / per-direction) |",
+    lines += ["", "| loss | batch_size | fused core, s | per-direction path, s | ratio "
+              "| loss (fused / per-direction) |",
               "|---|---|---|---|---|---|"]
     for r in rows:
         (tf, lf), (tb, lb) = r["fused"], r["base"]

@@ -153,7 +153,8 @@ def report(args: argparse.Namespace, command: str, rows: list[dict[str, Any]], s
     for r in rows:
         lines.append(f"| {r['dataset']} | {r['nodes']} | {r['edges']} | {r['method']} | {r['preset'] or '-'} | "
                      f"{r['plain_s']:.3f} | {r['pot_s']:.3f} | {r['pot_s'] / r['plain_s']:.2f} | "
-                     f"{r['plain_mib']:.0f} | {r['pot_mib']:.0f} | {r['pot_mib'] - r['plain_mib']:.0f} | {r['nodes'] ** 2 * 4 / 2**20:.0f} |")
+                     f"{r['plain_mib']:.0f} | {r['pot_mib']:.0f} | {r['pot_mib'] - r['plain_mib']:.0f} | "
+                     f"{r['nodes'] ** 2 * 4 / 2**20:.0f} |")
     return "\n".join(lines) + "\n"
 
 

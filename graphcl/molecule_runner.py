@@ -216,7 +216,8 @@ def finetune(run: str | os.PathLike | None, dataset: str | os.PathLike, *, root:
         method = untrained(encoder, seed, device)
     name = encoder or next(iter(method.downstream_encoders()))
     if name not in method.downstream_encoders():
-        raise ValueError(f"Unknown encoder '{name}' for {method.name}. Valid: {', '.join(method.downstream_encoders())}")
+        valid = ", ".join(method.downstream_encoders())
+        raise ValueError(f"Unknown encoder '{name}' for {method.name}. Valid: {valid}")
     cfg = {**FINETUNE_DEFAULTS, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     _check_keys(cfg, FINETUNE_DEFAULTS, "the fine-tuning overrides")
     out = Path(out) if out is not None else default_out_dir("finetune", f"{Path(data.name).stem}-{name}")

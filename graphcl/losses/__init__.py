@@ -1,4 +1,5 @@
-"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC, group discrimination (GGD)."""
+"""Contrastive losses for graphs: InfoNCE (GRACE), DCL, hard negative mixing (MoCHi), Team-up (CSGCL), PamC, group
+discrimination (GGD)."""
 from .dcl import DCLLoss, dcl
 from .group_discrimination import GroupDiscriminationLoss, group_discrimination
 from .hard_negative_mixing import HardNegativeMixingLoss, hard_negative_mixing

@@ -284,8 +284,8 @@ def edge_cosine(z: Tensor, edge_index: Tensor, chunk_size: Optional[int] = None)
     The edge dot products are a sampled dense-dense product on the CSR pattern of ``edge_index`` (built once per
     ``edge_index`` tensor and cached), scaled by the inverse row norms (``F.normalize``'s
     :math:`1/\max(\|z_i\|, 10^{-12})`); their gradient is one sparse-dense product plus per-node scalars, so no
-    :math:`(E, d)` tensor and no normalised copy of :math:`Z` exist. With ``chunk_size`` (or for dtypes other than fp32/fp64) the products are
-    instead gathered in blocks of ``chunk_size`` edges.
+    :math:`(E, d)` tensor and no normalised copy of :math:`Z` exist. With ``chunk_size`` (or for dtypes other than
+    fp32/fp64) the products are instead gathered in blocks of ``chunk_size`` edges.
 
     Args:
         z (Tensor): :math:`(N, d)`.

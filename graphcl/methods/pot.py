@@ -28,7 +28,8 @@ def pot_defaults(kappa: float, bound: str = "reference") -> dict[str, Any]:
         "pot": False,             # (bool) add POT's node-compactness loss (docs/pot.md)
         "pot_kappa": kappa,       # (float) kappa in [0, 1]: loss = (1 - kappa) * method loss + kappa * POT loss
         "pot_batch": None,        # (int|null) nodes whose compactness is bounded per step (a fresh random subset each
-                                  #            step); null = all nodes (the reference: 4096-node batches past ~10k nodes)
+                                  #            step); null = all nodes (the reference: 4096-node batches past
+                                  #            ~10k nodes)
         "pot_intercept": "chord",  # (str) upper line of an unstable ReLU/PReLU: chord (tight) or reference (the POT
                                    #       code's looser intercept (a - 1) u l / (u - a l)); both sound
         "pot_bound": bound,       # (str) reference: the POT code's score (not a bound; 2 layers, all nodes); view:

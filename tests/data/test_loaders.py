@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from graphcl.data import DatasetNotFoundError, dataset_available, dataset_info, dataset_names, load_graph, validate_graph
+from graphcl.data import (DatasetNotFoundError, dataset_available, dataset_info, dataset_names, load_graph,
+                          validate_graph)
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce
 

@@ -211,7 +211,8 @@ def _reference_score_dense(enc, x, edge_index, view_edge_index, p, weights):
     z2_u, z2_l = mid @ hw + rad @ hw.abs() + c2.bias, mid @ hw - rad @ hw.abs() + c2.bias
 
     def alpha_beta(l, u):
-        al = torch.where(l >= 0, torch.ones_like(l), torch.where(u <= 0, torch.full_like(l, alpha), (u - alpha * l) / (u - l)))
+        al = torch.where(l >= 0, torch.ones_like(l),
+                         torch.where(u <= 0, torch.full_like(l, alpha), (u - alpha * l) / (u - l)))
         unstable = (l < 0) & (u > 0)
         bu = torch.where(unstable, (alpha - 1) * u * l / (u - alpha * l), torch.zeros_like(l))
         return al, bu

@@ -73,10 +73,11 @@ def test_ggd_with_pot_trains_and_reaches_the_encoder():
 
 
 def test_pot_batch_scores_a_seeded_subset():
-    a, b = _method(GRACE, pot=True, pot_bound="view", pot_batch=10), _method(GRACE, pot=True, pot_bound="view", pot_batch=10)
+    a, b = (_method(GRACE, pot=True, pot_bound="view", pot_batch=10) for _ in range(2))
     ta, tb = a.pot.targets(), b.pot.targets()
     assert ta.numel() == 10 and ta.unique().numel() == 10 and torch.equal(ta, tb)
-    assert _method(GRACE, pot=True, pot_bound="view", pot_batch=1000).pot.targets() is None  # larger than the graph: all nodes
+    # a batch larger than the graph: all nodes
+    assert _method(GRACE, pot=True, pot_bound="view", pot_batch=1000).pot.targets() is None
     assert torch.isfinite(torch.tensor(a.train_epoch(0)))
 
 
