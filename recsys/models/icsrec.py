@@ -70,7 +70,9 @@ class ICSRec(SASRecBackbone):
     Config keys (``recsys/models/ICSRec.yaml``), besides SASRec's: ``lmd``, ``beta``, ``tau``, ``sim``,
     ``n_intents`` (:math:`K`), ``kmeans_niter``, ``kmeans_nredo``, ``kmeans_seed`` (faiss seed of every
     clustering; the authors' code uses 1, ``None`` takes the run's ``seed``), ``fn_mask`` (false-negative masks
-    on/off), ``same_target_positive`` (:data:`POSITIVE_MODES`).
+    on/off), ``same_target_positive`` (:data:`POSITIVE_MODES`), ``separate_anchor_pass`` (``True``: :math:`h(s)` of
+    both intent losses comes from a second encoder pass, with its own dropout, as the authors' code does; ``False``,
+    the default: the recommendation loss's pass is reused, one encoder pass fewer per batch).
     """
 
     def __init__(self, config: Any, dataset: Any):
@@ -87,6 +89,7 @@ class ICSRec(SASRecBackbone):
         self.kmeans_niter = int(_cfg(config, 'kmeans_niter', 20))
         self.kmeans_nredo = int(_cfg(config, 'kmeans_nredo', 5))
         self.fn_mask = bool(_cfg(config, 'fn_mask', True))
+        self.separate_anchor_pass = bool(_cfg(config, 'separate_anchor_pass', False))
         self.kmeans_seed = int(_cfg(config, 'kmeans_seed', _cfg(config, 'seed', 1)))
         self.same_target_positive = str(_cfg(config, 'same_target_positive', 'last'))
         if self.same_target_positive not in POSITIVE_MODES:
@@ -218,6 +221,8 @@ class ICSRec(SASRecBackbone):
             return loss
         item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
         target = interaction[self.POS_ITEM_ID]
+        if self.separate_anchor_pass:
+            h1 = self.forward(item_seq, item_seq_len)
         pos_seq, pos_len = self.same_target_positives(item_seq, item_seq_len, target)
         h1, h2, target = gather_batch(h1, self.forward(pos_seq, pos_len), target)
         if use_cicl:

@@ -32,7 +32,7 @@ def _tiny_icsrec(duplicate=False, **extra):
     config = _Config(USER_ID_FIELD='user_id', ITEM_ID_FIELD='item_id', LIST_SUFFIX='_list',
                      ITEM_LIST_LENGTH_FIELD='item_length', NEG_PREFIX='neg_', MAX_ITEM_LIST_LENGTH=4,
                      device=torch.device('cpu'), n_layers=1, n_heads=1, hidden_size=8, inner_size=8,
-                     hidden_dropout_prob=0.0, attn_dropout_prob=0.0, n_intents=2, **extra)
+                     **{'hidden_dropout_prob': 0.0, 'attn_dropout_prob': 0.0, 'n_intents': 2, **extra})
     return ICSRec(config, _Dataset(inter, 10)), inter
 
 
@@ -151,3 +151,23 @@ def test_built_on_recbole_training_data(tiny, tiny_data):
     counts = model.target_offsets[1:] - model.target_offsets[:-1]
     assert torch.equal(counts, torch.bincount(train.dataset.inter_feat['item_id'], minlength=395))
     assert 'train_seq' not in model.state_dict()  # lookup tables are rebuilt, never checkpointed
+
+
+@pytest.mark.parametrize('separate', [False, True])
+def test_anchor_pass_of_the_intent_losses(separate):
+    """``separate_anchor_pass: True`` (the authors' code): the anchor of the intent loss is a second encoder pass
+    with its own dropout draw, after the recommendation loss's pass; ``False`` reuses that pass."""
+    model, inter = _tiny_icsrec(lmd=1.0, beta=0.0, hidden_dropout_prob=0.5, separate_anchor_pass=separate)
+    model.train()
+    batch = {k: v[[0, 2, 3, 4]] for k, v in inter.items()}  # targets 5, 7, 5, 9
+    seq, length = batch['item_id_list'], batch['item_length']
+    torch.manual_seed(0)
+    rec, h_rec = model.rec_loss(batch)
+    h1 = model(seq, length) if separate else h_rec
+    h2 = model(*model.same_target_positives(seq, length, batch['item_id']))
+    expected = rec + sequence_info_nce(h1, h2, labels=batch['item_id'])
+    torch.manual_seed(0)
+    assert model.calculate_loss(batch).item() == pytest.approx(expected.item(), rel=1e-5)
+    torch.manual_seed(0)
+    model.separate_anchor_pass = not separate  # the other setting draws other dropout masks: another loss
+    assert model.calculate_loss(batch).item() != pytest.approx(expected.item(), rel=1e-3)
